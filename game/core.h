@@ -27,8 +27,8 @@
  * Determinism. The step uses only +, -, *, / and sqrt on doubles, which IEEE
  * 754 rounds exactly, and draws randomness from the state's own generator. The
  * same seed, config and moves therefore give the same state bit for bit, as
- * long as the compiler does not contract a*b+c into fused multiply-adds (GCC
- * does not in -std=c11 mode) and -ffast-math is off. */
+ * long as a*b+c is not fused into one multiply-add (core.c turns contraction
+ * off for Clang; GCC contracts only with -ffp-contract=fast or -ffast-math). */
 #ifndef TTYPONG_CORE_H
 #define TTYPONG_CORE_H
 
@@ -66,7 +66,7 @@ enum core_move {
 };
 #define CORE_MOVE_COUNT 3
 
-/* How a round ended. A win's value equals the winning side. */
+/* Outcome of a round. A win's value equals the winning side. */
 enum core_result {
 	CORE_RESULT_LEFT = 0,
 	CORE_RESULT_RIGHT = 1,
@@ -127,7 +127,7 @@ struct core_ball {
 	double speed;		/* |(vx, vy)|, kept exactly as set, units/s */
 };
 
-/* The whole game. It holds no pointers, so a plain copy is a snapshot. */
+/* The whole game. It contains no pointers, so a plain copy is a snapshot. */
 struct core_state {
 	struct core_ball ball;
 	double paddle_y[2];		/* centre of each paddle, units */
@@ -167,7 +167,7 @@ void core_new_match(struct core_state *s, const struct core_config *c);
 void core_next_round(struct core_state *s, const struct core_config *c);
 
 /* Advances s by one step of CORE_STEP_S. Paddles move first, at full speed
- * and clamped by the walls; then the ball sweeps through the step against the
+ * and clamped by the walls. Then the ball sweeps through the step against the
  * walls, the moved paddles and the goal lines, so no collision is skipped at
  * any speed. Returns the events of the step as enum core_event bits. Does
  * nothing and returns 0 in ROUND_OVER and MATCH_OVER. */
@@ -184,8 +184,9 @@ void core_features(const struct core_state *s, const struct core_config *c,
 		   enum core_side side, float out[CORE_FEATURE_COUNT]);
 
 /* Mirrors s left to right in place: negates x and vx and swaps every per-side
- * field (paddles, scores, returns, server, results). Mirroring twice restores
- * s bit for bit. */
+ * field (paddles, scores, returns, server, results). A zero x or vx stays +0,
+ * so mirroring twice restores every state the core produces bit for bit (the
+ * core never stores -0). */
 void core_mirror(struct core_state *s);
 
 /* Returns true if a and b are equal bit for bit, field by field. */

@@ -1,8 +1,8 @@
 /* ctrl: the controllers that choose a paddle's move each step.
  *
  * Every controller is a struct ctrl with an ops table. The kinds defined here
- * are human keys, a scripted tracker and a seeded random player; other modules
- * add kinds (the network controller) by filling in their own ops and using
+ * are human keys, a scripted tracker and a seeded random player. Other modules
+ * add kinds (the network controller) with their own ops and state behind
  * u.impl. Controllers never allocate while deciding: whatever a kind needs per
  * step lives in struct ctrl or in memory its init function set up. */
 #ifndef TTYPONG_CTRL_H
@@ -15,7 +15,7 @@
 #include "rng.h"
 
 #define CTRL_NAME_MAX 32
-/* The longest reaction delay the tracker supports, in steps (1 s). */
+/* Maximum reaction delay of the tracker, in steps (1 s). */
 #define CTRL_TRACKER_MAX_REACTION_STEPS 60
 
 struct ctrl;
@@ -34,8 +34,8 @@ struct ctrl_ops {
 };
 
 struct ctrl_tracker_params {
-	uint32_t reaction_steps;	/* 6: sees the ball as it was this many steps ago */
-	double aim_error;		/* 7: max aim offset, units, drawn per approach */
+	uint32_t reaction_steps;	/* 8: sees the ball as it was this many steps ago */
+	double aim_error;		/* 10: max aim offset, units, drawn per approach */
 };
 
 struct ctrl_human {
@@ -89,8 +89,11 @@ void ctrl_tracker_params_default(struct ctrl_tracker_params *p);
  * bounces included) plus a seeded aim offset drawn uniformly from
  * [-aim_error, aim_error] once per approach; otherwise it heads back to the
  * centre. It sees the ball p->reaction_steps steps late, and its own paddle
- * without delay. p->reaction_steps must be <= CTRL_TRACKER_MAX_REACTION_STEPS
- * and p->aim_error >= 0. */
+ * without delay. A ball is missed when the aim offset exceeds the paddle's
+ * reach (paddle_half_h + CORE_BALL_R, 9 units by default), so the default
+ * aim error of 10 misses about one reachable ball in ten.
+ * p->reaction_steps must be <= CTRL_TRACKER_MAX_REACTION_STEPS and
+ * p->aim_error >= 0. */
 void ctrl_tracker_init(struct ctrl *c, enum core_side side,
 		       const struct ctrl_tracker_params *p, uint64_t seed);
 

@@ -69,8 +69,8 @@ void sim_setup_default(struct sim_setup *s);
  * core_config_check() and must limit rallies (rally_max_returns or
  * round_max_steps non-zero) so every round ends. hooks may be NULL. Writes
  * the totals of the finished rounds to out (which may be NULL) and returns 0,
- * or the first non-zero hook return, with out covering the rounds finished
- * before it. */
+ * or the first non-zero hook return. A round whose round_end hook stopped the
+ * run counts as finished; a round stopped by its frame hook does not. */
 int sim_run(const struct sim_setup *setup, struct ctrl *left, struct ctrl *right,
 	    const struct sim_hooks *hooks, struct sim_summary *out);
 
