@@ -92,6 +92,10 @@ $(REL)/tests/unit: $(patsubst %.c,$(REL)/%.o,$(TEST_SRC)) $(REL)/libttypong.a
 $(SAN)/tests/unit: $(patsubst %.c,$(SAN)/%.o,$(TEST_SRC)) $(SAN)/libttypong.a
 	$(CC) $(CFLAGS) $(SANITIZE) $(TEST_LDFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
 
+# Test-only program through which tests/js compares the network with TF.js.
+$(REL)/tests/nn_driver: $(REL)/tests/js/nn_driver.o $(REL)/libttypong.a
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+
 $(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libttypong.a
 	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
@@ -110,7 +114,8 @@ play: deps
 	./ttypong play
 
 test: test-deps
-	@$(MAKE) --no-print-directory ttypong $(REL)/tests/unit $(SAN)/tests/unit $(SAN)/ttypong
+	@$(MAKE) --no-print-directory ttypong $(REL)/tests/unit $(SAN)/tests/unit $(SAN)/ttypong \
+		$(REL)/tests/nn_driver
 	@sh tests/run.sh
 
 test-c: $(REL)/tests/unit $(SAN)/tests/unit
