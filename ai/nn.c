@@ -9,8 +9,9 @@
  * matters (Adam, softmax, cross-entropy), so that TF.js reproduces our
  * results to float rounding.
  *
- * Saved format, version 1. Integers are little-endian; f32 and f64 are
- * IEEE-754 bit patterns stored as little-endian u32 and u64.
+ * Saved format, version 1. Integers are little-endian, and f32 and f64 are
+ * IEEE-754 bit patterns stored as little-endian u32 and u64. Offsets that
+ * start with + count from the end of the description, 12 + D.
  *
  *   offset  size  field
  *   0       4     magic "TPNN" (bytes 54 50 4e 4e)
@@ -50,7 +51,7 @@
 #define NN_MAX_LAYERS 1024
 #define NN_MAX_PARAMS ((size_t)1 << 28)
 
-/* SELU constants, as TF.js's backend_util defines them (Klambauer et al.). */
+/* SELU constants, as TF.js's backend_util defines them. */
 #define NN_SELU_SCALE 1.0507009873554804934193349852946
 #define NN_SELU_SCALE_ALPHA 1.7580993408473768599402175208123
 
@@ -313,10 +314,13 @@ static int nn_layout(struct nn_model *m, const struct nn_layer_desc *descs)
 	return NN_OK;
 }
 
-/* Keras's truncated normal: redraws deviates beyond two standard deviations.
- * Dividing by 0.87962566103423978, the standard deviation of a unit normal
- * truncated to [-2, 2], restores the requested variance (Keras 2's
- * VarianceScaling initializer). */
+/* Draws from a truncated normal with standard deviation sqrt(1 / fan_in)
+ * after truncation, as Keras's VarianceScaling documents for lecun_normal.
+ * Deviates beyond two standard deviations are redrawn, and dividing by
+ * 0.87962566103423978, the standard deviation of a unit normal truncated to
+ * [-2, 2], restores the variance that truncation removes.
+ * NOTE: TF.js 4.22 omits that division, so its lecun_normal weights are
+ * about 12% smaller; only initial weights differ, never the numerics. */
 static float nn_lecun_normal(struct rng *r, int fan_in)
 {
 	double stddev = sqrt(1.0 / fan_in) / 0.87962566103423978;
@@ -880,10 +884,10 @@ static int nn_batch_valid(const struct nn_model *m, const struct nn_data *b)
 	return 1;
 }
 
-/* Keras's categorical cross-entropy of one row, and its gradient dL/dp
- * scaled by 1/n for the batch mean. The row is rescaled to sum 1, clipped
- * to [eps, 1 - eps] and logged; a clipped entry passes no gradient, as
- * TF.js's clipByValue gradient does. */
+/* Returns Keras's categorical cross-entropy of one row and writes its
+ * gradient dL/dp, scaled by 1/n for the batch mean, to grad. The row is
+ * rescaled to sum 1, clipped to [eps, 1 - eps] and logged. A clipped entry
+ * passes no gradient, as TF.js's clipByValue gradient does. */
 static double nn_xent_row(const float *p, const float *t, int id, int width, double inv_n,
 			  float *grad)
 {
@@ -898,7 +902,7 @@ static double nn_xent_row(const float *p, const float *t, int id, int width, dou
 		sum += p[j];
 	total = (float)sum;
 
-	/* grad first holds dL/dq for the rescaled q = p / total. */
+	/* grad first contains dL/dq for the rescaled q = p / total. */
 	for (int j = 0; j < width; j++) {
 		float q = p[j] / total;
 		float c = q < lo ? lo : (q > hi ? hi : q);
@@ -983,8 +987,8 @@ int nn_loss_grad(struct nn_model *m, const struct nn_data *batch, enum nn_mode m
 
 	out = nn_forward_keep(m, batch->x, batch->n, mode, rng ? rng : &m->rng);
 
-	/* The output gradient goes into delta; if the output is the input
-	 * itself (dropout-only model in eval mode), delta still is scratch. */
+	/* The output gradient goes into delta, which is scratch memory even
+	 * when the output is the caller's x (a dropout-only model in eval). */
 	for (int i = 0; i < batch->n; i++) {
 		const float *p = out + (size_t)i * width;
 		const float *t = batch->y ? batch->y + (size_t)i * width : NULL;
@@ -1062,18 +1066,20 @@ static void nn_sgd_stage(const struct nn_model *m, float *w, float *s1, float *s
 int nn_train_step(struct nn_model *m, const struct nn_data *batch, double *loss, double *acc)
 {
 	float *w, *s1, *s2;
-	double batch_loss, batch_acc;
+	double batch_loss = NAN, batch_acc = NAN;
+	struct rng saved_rng;
 	int rc;
 
 	if (!m)
 		return NN_ERR_INVALID;
+	saved_rng = m->rng;
 	rc = nn_loss_grad(m, batch, NN_TRAIN, &m->rng, &batch_loss, &batch_acc);
 	if (loss)
 		*loss = batch_loss;
 	if (acc)
 		*acc = batch_acc;
 	if (rc != NN_OK)
-		return rc;
+		goto reject;
 
 	/* Stage the update, check it, then commit it whole. */
 	w = m->stage;
@@ -1083,8 +1089,9 @@ int nn_train_step(struct nn_model *m, const struct nn_data *batch, double *loss,
 		nn_adam_stage(m, w, s1, s2);
 	else
 		nn_sgd_stage(m, w, s1, s2);
+	rc = NN_ERR_NONFINITE;
 	if (!nn_all_finite(m->stage, m->n_params * 3))
-		return NN_ERR_NONFINITE;
+		goto reject;
 
 	memcpy(m->params, w, m->n_params * sizeof *w);
 	memcpy(m->slot1, s1, m->n_params * sizeof *s1);
@@ -1095,6 +1102,12 @@ int nn_train_step(struct nn_model *m, const struct nn_data *batch, double *loss,
 	}
 	m->steps++;
 	return NN_OK;
+
+reject:
+	/* A rejected step leaves no trace in the saved state: the dropout
+	 * masks it drew are drawn again by the next step. */
+	m->rng = saved_rng;
+	return rc;
 }
 
 /* Sums loss and hits of rows [start, start + count) in eval mode. */

@@ -190,8 +190,9 @@ uint64_t nn_optim_steps(const struct nn_model *m);
 /* Runs one training step on a batch: forward in NN_TRAIN mode with the
  * model's generator, backward, and one optimizer update. If the loss, a
  * gradient or an updated value is NaN or infinite, returns NN_ERR_NONFINITE
- * and leaves weights and optimizer state as they were. Sets *loss and *acc
- * (either may be NULL) to the batch's values before the update. */
+ * and leaves weights, optimizer state and the model's generator as they
+ * were; only the gradients change. Sets *loss and *acc (either may be NULL)
+ * to the batch's values before the update. */
 int nn_train_step(struct nn_model *m, const struct nn_data *batch, double *loss, double *acc);
 
 /* Computes the mean loss and accuracy of a data set in eval mode, in batches
