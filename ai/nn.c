@@ -1492,6 +1492,11 @@ static int nn_parse_desc(const char *json, size_t len, int *inputs, struct nn_la
 		rc = nn_json_layer(json_array_get(layers, (size_t)i), i, &(*descs)[i], err, err_len);
 		if (rc != NN_OK)
 			goto done;
+		if ((*descs)[i].name[0] && nn_desc_name_taken(*descs, i, (*descs)[i].name)) {
+			rc = nn_json_fail(err, err_len, "layer %d: name \"%s\" is already used", i,
+					  (*descs)[i].name);
+			goto done;
+		}
 	}
 	rc = NN_OK;
 
@@ -1520,9 +1525,12 @@ int nn_from_json(struct nn_model **out, const char *json, uint64_t seed, char *e
 	if (rc != NN_OK)
 		return rc;
 
+	/* Each layer is valid on its own by now, so only the total size can
+	 * make the model invalid. */
 	rc = nn_create(out, inputs, descs, n_layers, seed);
 	if (rc == NN_ERR_INVALID)
-		nn_json_fail(err, err_len, "%s", -1, "layer names must be unique");
+		nn_json_fail(err, err_len, "%s", -1,
+			     "the model has more than 268435456 parameters; use fewer or smaller layers");
 	free(descs);
 	return rc;
 }

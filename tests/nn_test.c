@@ -546,6 +546,45 @@ Test(nn_train, sgd_plain_step)
 	nn_free(m);
 }
 
+/* Takes two SGD steps and checks the second against Keras's momentum rule,
+ * with the gradient of the second step read back from the model. */
+static void momentum_case(int nesterov)
+{
+	struct nn_layer_desc d = { .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 };
+	struct nn_model *m = make_model(4, &d, 1, 3);
+	struct nn_optim o = nn_optim_sgd(0.1, 0.9);
+	float x[4] = { 0.5f, -1.0f, 2.0f, 0.25f }, w0[12], w1[12];
+	int id = 1;
+	struct nn_data b = { .x = x, .ids = &id, .n = 1 };
+	double loss;
+
+	o.nesterov = nesterov;
+	cr_assert_eq(nn_set_optim(m, &o), NN_OK, "nn_set_optim failed");
+	memcpy(w0, nn_kernel(m, 0), sizeof w0);
+	cr_assert_eq(nn_train_step(m, &b, &loss, NULL), NN_OK, "first step failed");
+	memcpy(w1, nn_kernel(m, 0), sizeof w1);
+	cr_assert_eq(nn_train_step(m, &b, &loss, NULL), NN_OK, "second step failed");
+	for (int k = 0; k < 12; k++) {
+		/* From zero velocity the first step moves w by v1 (plain) or by
+		 * 0.9 * v1 + v1 = 1.9 * v1 (Nesterov), with v1 = -0.1 * g1. */
+		double v1 = ((double)w1[k] - w0[k]) / (nesterov ? 1.9 : 1.0);
+		double g2 = nn_kernel_grad(m, 0)[k];
+		double v2 = 0.9 * v1 - 0.1 * g2;
+		double expected = nesterov ? 0.9 * v2 - 0.1 * g2 : v2;
+		double step = (double)nn_kernel(m, 0)[k] - w1[k];
+
+		cr_assert(fabs(step - expected) < 1e-6, "nesterov %d: weight %d moved %g, expected %g",
+			  nesterov, k, step, expected);
+	}
+	nn_free(m);
+}
+
+Test(nn_train, sgd_momentum_steps)
+{
+	momentum_case(0);
+	momentum_case(1);
+}
+
 /* ---- Saved format ----------------------------------------------------- */
 
 Test(nn_save, round_trip)
