@@ -189,9 +189,9 @@ uint64_t nn_optim_steps(const struct nn_model *m);
 
 /* Runs one training step on a batch: forward in NN_TRAIN mode with the
  * model's generator, backward, and one optimizer update. If the loss, a
- * gradient or an updated value is NaN or infinite, returns NN_ERR_NONFINITE
- * and leaves weights, optimizer state and the model's generator as they
- * were; only the gradients change. Sets *loss and *acc (either may be NULL)
+ * gradient or an updated value is NaN or infinite, returns NN_ERR_NONFINITE.
+ * Weights, optimizer state and the model's generator then stay as they
+ * were, and only the gradients change. Sets *loss and *acc (either may be NULL)
  * to the batch's values before the update. */
 int nn_train_step(struct nn_model *m, const struct nn_data *batch, double *loss, double *acc);
 
@@ -202,7 +202,7 @@ int nn_evaluate(struct nn_model *m, const struct nn_data *data, int batch_size, 
 
 /* Figures of one epoch of nn_fit. Losses and accuracies of the training
  * data are sample-weighted means over the epoch's batches, as Keras reports
- * them; has_val is 0 when there is no validation data. partial is 1 when a
+ * them. has_val is 0 when there is no validation data. partial is 1 when a
  * budget stopped the epoch before its last batch. */
 struct nn_epoch_stats {
 	int epoch;
@@ -219,10 +219,11 @@ struct nn_epoch_stats {
 typedef int (*nn_epoch_fn)(const struct nn_epoch_stats *stats, void *user);
 
 /* Settings of nn_fit. A zeroed struct with epochs and batch_size set is
- * valid. validation_split in [0, 1) holds out the last fraction of the rows
- * (before shuffling, as Keras does); shuffle reorders the training rows
- * every epoch with the model's generator; budget_ms > 0 stops training at
- * the first batch boundary after that many milliseconds of wall time. */
+ * valid. validation_split in [0, 1) holds out the last fraction of the rows,
+ * taken before shuffling as Keras does. shuffle reorders the training rows
+ * every epoch with the model's generator. budget_ms > 0 stops training at
+ * the first batch boundary after that many milliseconds of monotonic time,
+ * measured from the call. */
 struct nn_fit_opts {
 	int epochs;
 	int batch_size;
@@ -233,7 +234,7 @@ struct nn_fit_opts {
 	void *user;
 };
 
-/* Why nn_fit stopped and how far it got. */
+/* Reason nn_fit stopped, and the outcome it reports. */
 enum nn_stop { NN_STOP_DONE, NN_STOP_CALLBACK, NN_STOP_BUDGET };
 
 struct nn_fit_result {
