@@ -1691,7 +1691,9 @@ static int nn_load_desc(struct nn_reader *r, struct nn_model **out)
 
 	if (r->left < 4) {
 		/* A short prefix of the magic is a truncated model. */
-		return memcmp(r->p, NN_MAGIC, r->left) == 0 ? NN_ERR_TRUNCATED : NN_ERR_FORMAT;
+		if (r->left == 0 || memcmp(r->p, NN_MAGIC, r->left) == 0)
+			return NN_ERR_TRUNCATED;
+		return NN_ERR_FORMAT;
 	}
 	nn_get_bytes(r, magic, 4);
 	if (memcmp(magic, NN_MAGIC, 4) != 0)

@@ -223,7 +223,8 @@ typedef int (*nn_epoch_fn)(const struct nn_epoch_stats *stats, void *user);
  * taken before shuffling as Keras does. shuffle reorders the training rows
  * every epoch with the model's generator. budget_ms > 0 stops training at
  * the first batch boundary after that many milliseconds of monotonic time,
- * measured from the call. */
+ * measured from the call; the validation pass of that last epoch still runs
+ * after it. */
 struct nn_fit_opts {
 	int epochs;
 	int batch_size;

@@ -667,6 +667,8 @@ Test(nn_save, foreign_and_corrupt_buffers)
 
 	save(m, &buf, &len);
 	cr_assert_eq(nn_load(&back, zip, sizeof zip), NN_ERR_FORMAT, "a zip header loaded");
+	cr_assert_eq(nn_load(&back, zip, 2), NN_ERR_FORMAT, "two bytes of a zip header loaded");
+	cr_assert_eq(nn_load(&back, NULL, 0), NN_ERR_TRUNCATED, "an empty buffer loaded");
 
 	buf[4] = 2;
 	cr_assert_eq(nn_load(&back, buf, len), NN_ERR_VERSION, "version 2 loaded");
