@@ -129,8 +129,6 @@ const char *nn_strerror(int status)
 		return "saved model has an unsupported version";
 	case NN_ERR_TRUNCATED:
 		return "saved model is truncated";
-	case NN_ERR_STATE:
-		return "model is not ready for this call";
 	}
 	return "unknown status";
 }

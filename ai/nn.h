@@ -24,7 +24,6 @@ enum {
 	NN_ERR_FORMAT = -4,    /* a buffer is not a saved model or is corrupt */
 	NN_ERR_VERSION = -5,   /* a saved model has a version this build cannot read */
 	NN_ERR_TRUNCATED = -6, /* a buffer ends before its content does */
-	NN_ERR_STATE = -7,     /* the call needs state the model lacks (no optimizer) */
 };
 
 /* Returns a static description of a status, e.g. "out of memory". */
