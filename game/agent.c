@@ -328,9 +328,41 @@ static void agent_frame_state(const struct store_frame *f, struct core_state *s)
 	s->paddle_y[CORE_RIGHT] = f->right_y;
 }
 
-/* Appends o->augment rows per labelled frame: the frame with the own
- * paddle at a random height, flipped top to bottom half of the time, and
- * labelled for the same target (negated when flipped). */
+/* Slowest speed given to an augmented row, as a fraction of the cap: the
+ * serve speed of the default rules (70 of 200 units/s). */
+#define AGENT_AUGMENT_MIN_SPEED 0.35
+
+/* Writes a variant of row with the own paddle at a random height, the
+ * ball at a random speed on the same path, and half of the time the field
+ * flipped top to bottom. Returns true if it was flipped. */
+static bool agent_vary_row(float *row, struct rng *r)
+{
+	bool flip = rng_below(r, 2);
+	double vx = row[CORE_FEAT_BALL_VX], vy = row[CORE_FEAT_BALL_VY];
+	double speed = sqrt(vx * vx + vy * vy);
+
+	row[CORE_FEAT_OWN_Y] = (float)(2 * rng_uniform(r) - 1);
+	if (speed > 0) {
+		double k = (AGENT_AUGMENT_MIN_SPEED +
+			    (1 - AGENT_AUGMENT_MIN_SPEED) * rng_uniform(r)) / speed;
+
+		row[CORE_FEAT_BALL_VX] = (float)(vx * k);
+		row[CORE_FEAT_BALL_VY] = (float)(vy * k);
+	}
+	if (flip) {
+		row[CORE_FEAT_BALL_Y] = -row[CORE_FEAT_BALL_Y];
+		row[CORE_FEAT_BALL_VY] = -row[CORE_FEAT_BALL_VY];
+		row[CORE_FEAT_OWN_Y] = -row[CORE_FEAT_OWN_Y];
+		row[CORE_FEAT_OPP_Y] = -row[CORE_FEAT_OPP_Y];
+	}
+	return flip;
+}
+
+/* Appends o->augment variants of each labelled frame. The hindsight target
+ * (the crossing height) depends on neither the own paddle nor the ball's
+ * speed along its path, and flips with the field, so every variant keeps a
+ * true label. Rallies in play get faster than in the first recorded rounds,
+ * and the speed variants cover that. */
 static int agent_augment(const struct label_geom *g, const struct agent_opts *o,
 			 const float *feats, const double *target, size_t n, struct rng *r,
 			 struct train_data *d)
@@ -343,18 +375,11 @@ static int agent_augment(const struct label_geom *g, const struct agent_opts *o,
 		if (isnan(target[i]))
 			continue;
 		for (uint32_t k = 0; k < o->augment && rc == TRAIN_OK; k++) {
-			bool flip = rng_below(r, 2);
-			double t = flip ? -target[i] : target[i];
-
 			memcpy(row, feats + i * CORE_FEATURE_COUNT, sizeof row);
-			row[CORE_FEAT_OWN_Y] = (float)(2 * rng_uniform(r) - 1);
-			if (flip) {
-				row[CORE_FEAT_BALL_Y] = -row[CORE_FEAT_BALL_Y];
-				row[CORE_FEAT_BALL_VY] = -row[CORE_FEAT_BALL_VY];
-				row[CORE_FEAT_OWN_Y] = -row[CORE_FEAT_OWN_Y];
-				row[CORE_FEAT_OPP_Y] = -row[CORE_FEAT_OPP_Y];
-			}
-			id = label_for_target(g, &o->label, row[CORE_FEAT_OWN_Y], t);
+			if (agent_vary_row(row, r))
+				id = label_for_target(g, &o->label, row[CORE_FEAT_OWN_Y], -target[i]);
+			else
+				id = label_for_target(g, &o->label, row[CORE_FEAT_OWN_Y], target[i]);
 			rc = train_data_add(d, row, &id, 1);
 		}
 	}

@@ -54,9 +54,10 @@ struct agent_opts {
 	int epochs;			/* 0: epochs per step when train_ms is 0 */
 	int batch_size;			/* 64 */
 	/* 2: extra rows made from each hindsight-labelled frame, each with the
-	 * own paddle moved to a random height and, half of the time, the
-	 * field flipped top to bottom. The hindsight target does not depend
-	 * on the own paddle, so these rows carry true labels. */
+	 * own paddle at a random height, the ball at a random speed on the
+	 * same path and, half of the time, the field flipped top to bottom.
+	 * The crossing height depends on none of these, so the rows carry
+	 * true labels. */
 	uint32_t augment;
 	uint32_t recent_rounds;		/* 8: newest rounds always trained on */
 	uint32_t older_rounds;		/* 8: older rounds sampled per step */
