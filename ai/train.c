@@ -229,6 +229,7 @@ struct train_work {
 	float *vx;
 	int *vids;
 	struct nn_data val;
+	double step_ms;		/* duration of the latest batch */
 };
 
 static void train_work_free(struct train_work *w)
@@ -320,7 +321,10 @@ static int train_epoch_run(struct nn_model *m, const struct train_data *d, struc
 		double loss, acc;
 		int rc;
 
-		if (deadline_ms > 0 && res->steps > 0 && train_now_ms() >= deadline_ms) {
+		double now = train_now_ms();
+
+		/* Stop when the next batch would end past the deadline. */
+		if (deadline_ms > 0 && res->steps > 0 && now + w->step_ms >= deadline_ms) {
 			e->partial = true;
 			res->budget_hit = true;
 			break;
@@ -329,6 +333,7 @@ static int train_epoch_run(struct nn_model *m, const struct train_data *d, struc
 		rc = nn_train_step(m, &b, &loss, &acc);
 		if (rc != NN_OK)
 			return rc;
+		w->step_ms = train_now_ms() - now;
 		res->steps++;
 		e->rows += n;
 		loss_sum += loss * (double)n;
@@ -359,6 +364,7 @@ int train_fit(struct nn_model *m, const struct train_data *train, const struct t
 	struct train_result out = { .val_loss = NAN, .val_acc = NAN };
 	double start_ms = train_now_ms();
 	double deadline_ms = opts && opts->budget_ms > 0 ? start_ms + opts->budget_ms : 0;
+	double eval_ms;
 	size_t bs;
 	int rc = train_check(m, train, val, opts);
 
@@ -381,8 +387,15 @@ int train_fit(struct nn_model *m, const struct train_data *train, const struct t
 	/* The starting model's loss on the same rows is what promotion
 	 * compares against. A model that already gives NaN counts as
 	 * unmeasured rather than as a failure of this fit. */
+	eval_ms = train_now_ms();
 	if (train_validate(m, &w, &out.start_val_loss, &out.start_val_acc) != TRAIN_OK)
 		out.start_val_loss = out.start_val_acc = NAN;
+
+	/* Batches stop early enough for the closing evaluation, which takes
+	 * as long as the one just done, to end within the budget. */
+	eval_ms = train_now_ms() - eval_ms;
+	if (deadline_ms > 0)
+		deadline_ms -= eval_ms;
 
 	for (int epoch = 1; epoch <= opts->epochs && !out.budget_hit; epoch++) {
 		struct train_epoch e = { .epoch = epoch };

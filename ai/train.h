@@ -131,9 +131,10 @@ struct train_result {
 /* Fits m on train and measures it on val (which may be empty), shuffling
  * with r. It first measures the model as given on val, then runs epochs of
  * shuffled mini-batches until opts->epochs or the budget, whichever comes
- * first; the budget is checked before each batch, and at least one batch
- * always runs, so the overshoot is about one batch and one evaluation of
- * max_val_rows rows. Writes the figures to res (which may be NULL).
+ * first. Before each batch it predicts, from the last batch and the first
+ * evaluation, whether the batch and the closing evaluation still end
+ * within the budget; at least one batch always runs. Writes the figures to
+ * res (which may be NULL).
  * Returns TRAIN_OK, TRAIN_ERR_EMPTY (no training rows), TRAIN_ERR_INVALID
  * (rows of another width than the model's inputs, bad options),
  * TRAIN_ERR_NOMEM, TRAIN_ERR_NONFINITE (a NaN or infinity in a loss, a

@@ -14,9 +14,9 @@
 #include "rng.h"
 #include "store.h"
 
-/* Time kept back from the fit for storing the version, in ms. Storing a
- * reference-sized version (about 60 KB) takes around a millisecond. */
-#define AGENT_STORE_RESERVE_MS 5.0
+/* Least time kept back from the fit for storing the version, in ms. The
+ * reserve is twice the previous step's storing time when that was longer. */
+#define AGENT_STORE_RESERVE_MS 2.0
 
 /* The labeller reads rows in the core's feature order. */
 _Static_assert(LABEL_N_FEATURES == CORE_FEATURE_COUNT, "feature count");
@@ -37,6 +37,7 @@ struct agent {
 	struct nn_model *play;		/* the playing network, eval mode only */
 	int64_t model_id;		/* 0: fresh weights not in the save */
 	struct rng rng;			/* one seed per training step */
+	double store_ms;		/* time the previous step took to store its version */
 
 	/* Epochs of the step in progress, stored with its version. */
 	struct store_epoch *epochs;
@@ -646,7 +647,9 @@ static enum agent_status agent_fit(struct agent *a, struct nn_model *cand, const
 	to.on_epoch = agent_on_epoch;
 	to.user = a;
 	if (a->opts.train_ms > 0) {
-		double left = a->opts.train_ms - (train_now_ms() - start_ms) - AGENT_STORE_RESERVE_MS;
+		double reserve = 2 * a->store_ms > AGENT_STORE_RESERVE_MS ? 2 * a->store_ms :
+				 AGENT_STORE_RESERVE_MS;
+		double left = a->opts.train_ms - (train_now_ms() - start_ms) - reserve;
 
 		to.budget_ms = left > 0.001 ? left : 0.001;
 		to.epochs = a->opts.epochs > 0 ? a->opts.epochs : 1000000;
@@ -692,7 +695,7 @@ static void agent_report_init(const struct agent *a, struct agent_report *rep)
 
 enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 {
-	double start_ms = train_now_ms();
+	double start_ms = train_now_ms(), store_start_ms;
 	uint64_t seed = rng_next(&a->rng);
 	struct train_data all;
 	struct nn_model *cand = NULL;
@@ -718,7 +721,9 @@ enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 	st = agent_fit(a, cand, &all, &r, start_ms, rep);
 	if (st != AGENT_OK)
 		goto out;
+	store_start_ms = train_now_ms();
 	st = agent_store_version(a, cand, seed, rep, &id);
+	a->store_ms = train_now_ms() - store_start_ms;
 	if (st != AGENT_OK)
 		goto out;
 
