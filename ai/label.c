@@ -75,11 +75,13 @@ int label_for_target(const struct label_geom *g, const struct label_opts *o, flo
 		return LABEL_NONE;
 
 	/* The paddle cannot go past its limit, so a target beyond it (a ball
-	 * arriving near a corner) means "go to the limit and stay". */
-	if (target_y > limit)
-		target_y = limit;
-	if (target_y < -limit)
-		target_y = -limit;
+	 * arriving near a corner) means "go all the way to the limit": a dead
+	 * zone there would stop the paddle short of balls it could still
+	 * reach. The core clamps the paddle to exactly the limit. */
+	if (target_y >= limit)
+		return own * g->paddle_scale >= limit ? LABEL_STAY : LABEL_DOWN;
+	if (target_y <= -limit)
+		return own * g->paddle_scale <= -limit ? LABEL_STAY : LABEL_UP;
 	return label_toward(own * g->paddle_scale, target_y, o->dead_zone * g->paddle_half_h);
 }
 

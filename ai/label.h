@@ -12,7 +12,8 @@
  *    the height where the ball actually crossed the own contact line, read
  *    from the later frames of the round (wall bounces included); while it
  *    moves away, the target is the centre. The move is toward the target,
- *    or stay within the dead zone.
+ *    or stay within the dead zone. A target beyond the paddle's reach asks
+ *    for the paddle's limit, with no dead zone.
  *  - human: the move the player actually made in that frame. */
 #ifndef TTYPONG_LABEL_H
 #define TTYPONG_LABEL_H
@@ -88,8 +89,9 @@ double label_fold_y(double y, double wall_y);
 void label_targets(const struct label_geom *g, const float *feats, size_t n, double *target);
 
 /* Returns the class for a paddle at own (the own paddle feature) heading
- * for target_y (field units, clamped to the paddle's reach first), or
- * LABEL_NONE for a NaN target. */
+ * for target_y (field units), or LABEL_NONE for a NaN target. A target at
+ * or beyond the paddle's limit (paddle_scale) asks for the limit itself,
+ * without a dead zone. */
 int label_for_target(const struct label_geom *g, const struct label_opts *o, float own,
 		     double target_y);
 

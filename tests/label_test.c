@@ -161,6 +161,11 @@ Test(label, arrival_at_corner)
 	fly(&t, 0, 0, 71, 44, PADDLE_MAX);
 	label_round(&geom, &hindsight, &t.f[0][0], NULL, t.n, out);
 	cr_assert_eq(out[0], LABEL_STAY, "paddle at its limit stays for a corner ball");
+
+	/* No dead zone short of the limit: 1 unit away still moves. */
+	fly(&t, 0, 0, 71, 44, PADDLE_MAX - 1);
+	label_round(&geom, &hindsight, &t.f[0][0], NULL, t.n, out);
+	cr_assert_eq(out[0], LABEL_DOWN, "paddle 1 unit short of its limit keeps going");
 }
 
 Test(label, moving_away_targets_centre)
