@@ -88,6 +88,10 @@ $(REL)/tests/unit: $(patsubst %.c,$(REL)/%.o,$(TEST_SRC)) $(REL)/libttypong.a
 $(SAN)/tests/unit: $(patsubst %.c,$(SAN)/%.o,$(TEST_SRC)) $(SAN)/libttypong.a
 	$(CC) $(CFLAGS) $(SANITIZE) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
 
+# The Node tests drive ttypong's TF.js import and export through this program.
+$(REL)/tests/tfjs_driver: $(REL)/tests/js/tfjs_driver.o $(REL)/libttypong.a
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+
 $(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libttypong.a
 	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
@@ -106,7 +110,8 @@ play: deps
 	./ttypong play
 
 test: test-deps
-	@$(MAKE) --no-print-directory ttypong $(REL)/tests/unit $(SAN)/tests/unit $(SAN)/ttypong
+	@$(MAKE) --no-print-directory ttypong $(REL)/tests/unit $(SAN)/tests/unit $(SAN)/ttypong \
+		$(REL)/tests/tfjs_driver
 	@sh tests/run.sh
 
 test-c: $(REL)/tests/unit $(SAN)/tests/unit

@@ -1,0 +1,137 @@
+/* tfjs_driver: runs ttypong's TF.js exchange from the Node tests.
+ *
+ *   tfjs_driver export DIR SEED   write a seeded 6-64-64-3 model to DIR
+ *   tfjs_driver import PATH       import PATH (model.json or its directory),
+ *                                 read CSV feature rows on standard input and
+ *                                 print one row of probabilities per input row
+ *   tfjs_driver header PATH OUT   import PATH and write it as a C header
+ *
+ * Exit status: 0 on success, 1 on a failed step (message on standard error),
+ * 2 on a usage error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+#include "tfjs.h"
+
+#define DRIVER_INPUTS 6
+#define DRIVER_OUTPUTS 3
+
+static const char *const driver_features[DRIVER_INPUTS] = {
+	"f1", "f2", "f3", "f4", "f5", "f6",
+};
+static const char *const driver_classes[DRIVER_OUTPUTS] = { "up", "stay", "down" };
+
+static int driver_usage(void)
+{
+	fputs("usage: tfjs_driver export DIR SEED | import PATH | header PATH OUT\n", stderr);
+	return 2;
+}
+
+/* The brief's network: Dense 64 relu, Dropout 0.5, Dense 64 relu, Dropout
+ * 0.5, Dense 3 softmax. */
+static int driver_export(const char *dir, const char *seed_text)
+{
+	struct nn_layer_desc layers[5] = {
+		{ .kind = NN_DENSE, .units = 64, .act = NN_ACT_RELU, .use_bias = 1 },
+		{ .kind = NN_DROPOUT, .rate = 0.5f },
+		{ .kind = NN_DENSE, .units = 64, .act = NN_ACT_RELU, .use_bias = 1 },
+		{ .kind = NN_DROPOUT, .rate = 0.5f },
+		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
+	};
+	struct tfjs_meta meta = {
+		.model_id = "driver-1",
+		.feature_names = driver_features, .n_features = DRIVER_INPUTS,
+		.class_names = driver_classes, .n_classes = DRIVER_OUTPUTS,
+	};
+	struct tfjs_error err;
+	struct nn_model *m;
+	char *end;
+	unsigned long long seed;
+	int st;
+
+	errno = 0;
+	seed = strtoull(seed_text, &end, 10);
+	if (errno || *end || end == seed_text) {
+		fprintf(stderr, "tfjs_driver: seed '%s' is not a non-negative integer\n", seed_text);
+		return 2;
+	}
+	st = nn_create(&m, DRIVER_INPUTS, layers, 5, seed);
+	if (st != NN_OK) {
+		fprintf(stderr, "tfjs_driver: cannot create the model: %s\n", nn_strerror(st));
+		return 1;
+	}
+	/* Nonzero biases, so that a bias lost on the way shows in predictions. */
+	for (int i = 0; i < nn_n_layers(m); i++)
+		for (int j = 0; nn_bias(m, i) && j < nn_layer(m, i)->units; j++)
+			nn_bias(m, i)[j] = 0.01f * (float)((j * 7 + i) % 11 - 5);
+	st = tfjs_export_dir(m, dir, &meta, NULL, &err);
+	nn_free(m);
+	if (st) {
+		fprintf(stderr, "tfjs_driver: %s\n", err.message);
+		return 1;
+	}
+	return 0;
+}
+
+static int driver_import(const char *path)
+{
+	struct tfjs_csv_reader reader;
+	struct tfjs_error err;
+	struct nn_model *m;
+	float x[DRIVER_INPUTS], y[DRIVER_OUTPUTS];
+	int st;
+
+	st = tfjs_import_file(&m, path, DRIVER_INPUTS, DRIVER_OUTPUTS, NULL, &err);
+	if (st) {
+		fprintf(stderr, "tfjs_driver: %s\n", err.message);
+		return 1;
+	}
+	tfjs_csv_reader_init(&reader, stdin, DRIVER_INPUTS, NULL);
+	while ((st = tfjs_csv_next_row(&reader, x, &err)) == 1) {
+		st = nn_predict(m, x, 1, y);
+		if (st != NN_OK) {
+			fprintf(stderr, "tfjs_driver: predict failed: %s\n", nn_strerror(st));
+			st = -1;
+			break;
+		}
+		st = tfjs_csv_write_probs(stdout, y, driver_classes, DRIVER_OUTPUTS, &err);
+		if (st)
+			break;
+	}
+	if (st < 0 && err.message[0])
+		fprintf(stderr, "tfjs_driver: stdin: %s\n", err.message);
+	tfjs_csv_reader_free(&reader);
+	nn_free(m);
+	return st < 0 ? 1 : 0;
+}
+
+static int driver_header(const char *path, const char *out)
+{
+	struct tfjs_error err;
+	struct nn_model *m;
+	int st;
+
+	st = tfjs_import_file(&m, path, DRIVER_INPUTS, DRIVER_OUTPUTS, NULL, &err);
+	if (!st)
+		st = tfjs_write_c_header(m, out, "pong_model", NULL, &err);
+	nn_free(m);
+	if (st) {
+		fprintf(stderr, "tfjs_driver: %s\n", err.message);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "export") == 0)
+		return driver_export(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "import") == 0)
+		return driver_import(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "header") == 0)
+		return driver_header(argv[2], argv[3]);
+	return driver_usage();
+}
