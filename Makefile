@@ -82,11 +82,15 @@ $(SAN)/ttypong: $(SAN)/game/main.o $(SAN)/libttypong.a
 	$(CC) $(CFLAGS) $(SANITIZE) $^ $(PKG_LIBS) -o $@
 
 # All C tests link into one Criterion runner, so one summary line covers them.
+# Criterion loads libnanomsg, whose nn_free and nn_strerror share names with
+# ai/nn; --exclude-libs keeps our archive's symbols from replacing them.
+TEST_LDFLAGS := -Wl,--exclude-libs,ALL
+
 $(REL)/tests/unit: $(patsubst %.c,$(REL)/%.o,$(TEST_SRC)) $(REL)/libttypong.a
-	$(CC) $(CFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
+	$(CC) $(CFLAGS) $(TEST_LDFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
 
 $(SAN)/tests/unit: $(patsubst %.c,$(SAN)/%.o,$(TEST_SRC)) $(SAN)/libttypong.a
-	$(CC) $(CFLAGS) $(SANITIZE) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
+	$(CC) $(CFLAGS) $(SANITIZE) $(TEST_LDFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
 
 # The Node tests drive ttypong's TF.js import and export through this program.
 $(REL)/tests/tfjs_driver: $(REL)/tests/js/tfjs_driver.o $(REL)/libttypong.a

@@ -753,6 +753,10 @@ static int tfjs_inbound(struct tfjs_import *imp, json_t *layer, int i, const cha
 				 imp->path, i + 1, name, json_array_size(nodes));
 
 	node = json_array_get(nodes, 0);
+	if (json_is_string(json_array_get(node, 0))) {
+		*from = json_string_value(json_array_get(node, 0));	/* a bare [name, 0, 0] */
+		return TFJS_OK;
+	}
 	refs = json_is_object(node) ? json_object_get(node, "args") : node;
 	if (json_array_size(refs) == 1 && json_is_array(json_array_get(refs, 0)) &&
 	    json_is_array(json_array_get(json_array_get(refs, 0), 0)))
