@@ -48,6 +48,9 @@
  * ttypong trains, and small enough that byte counts cannot overflow. */
 #define TFJS_MAX_ELEMENTS (1L << 28)
 
+/* The characters that the network library allows in layer names. */
+#define TFJS_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
 #define TFJS_SUPPORTED_LAYERS "Dense, Dropout, AlphaDropout, GaussianDropout, InputLayer"
 
 static int tfjs_fail(struct tfjs_error *err, int status, const char *fmt, ...)
@@ -409,11 +412,16 @@ static int tfjs_layer_names(struct nn_model *m, char (*names)[TFJS_NAME_MAX],
 	return TFJS_OK;
 }
 
-/* Glorot uniform as Keras serializes the equivalent VarianceScaling. */
-static json_t *tfjs_glorot_uniform(void)
+/* The layer's kernel initializer as a VarianceScaling config, the form TF.js
+ * itself writes: Glorot uniform is fan_avg/uniform, LeCun normal fan_in/normal
+ * (TF.js accepts "normal", not Keras's "truncated_normal"). */
+static json_t *tfjs_initializer(const struct nn_layer_desc *l)
 {
+	int lecun = l->init == NN_INIT_LECUN_NORMAL || (l->init == NN_INIT_AUTO && l->act == NN_ACT_SELU);
+
 	return json_pack("{s:s, s:{s:f, s:s, s:s, s:n}}", "class_name", "VarianceScaling",
-			 "config", "scale", 1.0, "mode", "fan_avg", "distribution", "uniform", "seed");
+			 "config", "scale", 1.0, "mode", lecun ? "fan_in" : "fan_avg",
+			 "distribution", lecun ? "normal" : "uniform", "seed");
 }
 
 static json_t *tfjs_dense_json(const struct nn_layer_desc *l, const char *name)
@@ -421,7 +429,7 @@ static json_t *tfjs_dense_json(const struct nn_layer_desc *l, const char *name)
 	return json_pack("{s:s, s:{s:i, s:s, s:b, s:o, s:{s:s, s:{}}, s:n, s:n, s:n, s:n, s:n, s:s, s:b, s:s}}",
 			 "class_name", "Dense", "config",
 			 "units", l->units, "activation", nn_act_name(l->act), "use_bias", l->use_bias,
-			 "kernel_initializer", tfjs_glorot_uniform(),
+			 "kernel_initializer", tfjs_initializer(l),
 			 "bias_initializer", "class_name", "Zeros", "config",
 			 "kernel_regularizer", "bias_regularizer", "activity_regularizer",
 			 "kernel_constraint", "bias_constraint",
@@ -1050,6 +1058,9 @@ static int tfjs_read_layer(struct tfjs_import *imp, json_t *lj, int pos)
 				 imp->path, pos, name, sizeof(l->desc.name) - 1);
 	if (name[0] == '\0')
 		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d (%s) has no name", imp->path, pos, cls);
+	if (strspn(name, TFJS_NAME_CHARS) != strlen(name))
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d: name '%s' has characters outside [A-Za-z0-9_.-]",
+				 imp->path, pos, name);
 	for (int i = 0; i < imp->n_layers; i++)
 		if (strcmp(imp->layers[i].desc.name, name) == 0)
 			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layers %d and %d are both named '%s'",

@@ -88,16 +88,11 @@ static char *replace_first(const char *text, const char *from, const char *to)
  * Dropout 0.5, Dense 3 softmax, with nonzero biases. */
 static struct nn_model *make_model(uint64_t seed)
 {
-	struct nn_layer_desc layers[5] = {
-		{ .kind = NN_DENSE, .units = 64, .act = NN_ACT_RELU, .use_bias = 1 },
-		{ .kind = NN_DROPOUT, .rate = 0.5f },
-		{ .kind = NN_DENSE, .units = 64, .act = NN_ACT_RELU, .use_bias = 1 },
-		{ .kind = NN_DROPOUT, .rate = 0.5f },
-		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
-	};
+	struct nn_layer_desc layers[NN_REFERENCE_LAYERS];
 	struct nn_model *m = NULL;
 
-	cr_assert_eq(nn_create(&m, TEST_INPUTS, layers, 5, seed), NN_OK, "nn_create failed");
+	nn_reference_layers(layers);
+	cr_assert_eq(nn_create(&m, TEST_INPUTS, layers, NN_REFERENCE_LAYERS, seed), NN_OK, "nn_create failed");
 	for (int i = 0; i < nn_n_layers(m); i++)
 		for (int j = 0; nn_bias(m, i) && j < nn_layer(m, i)->units; j++)
 			nn_bias(m, i)[j] = 0.01f * (float)(j % 7) - 0.03f;

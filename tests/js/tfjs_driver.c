@@ -1,6 +1,9 @@
 /* tfjs_driver: runs ttypong's TF.js exchange from the Node tests.
  *
- *   tfjs_driver export DIR SEED   write a seeded 6-64-64-3 model to DIR
+ *   tfjs_driver export DIR SEED [ACT]
+ *                                 write the seeded reference model (6-64-64-3)
+ *                                 to DIR, with activation ACT in the hidden
+ *                                 layers if given
  *   tfjs_driver import PATH       import PATH (model.json or its directory),
  *                                 read CSV feature rows on standard input and
  *                                 print one row of probabilities per input row
@@ -26,21 +29,15 @@ static const char *const driver_classes[DRIVER_OUTPUTS] = { "up", "stay", "down"
 
 static int driver_usage(void)
 {
-	fputs("usage: tfjs_driver export DIR SEED | import PATH | header PATH OUT\n", stderr);
+	fputs("usage: tfjs_driver export DIR SEED [ACT] | import PATH | header PATH OUT\n", stderr);
 	return 2;
 }
 
-/* The brief's network: Dense 64 relu, Dropout 0.5, Dense 64 relu, Dropout
- * 0.5, Dense 3 softmax. */
-static int driver_export(const char *dir, const char *seed_text)
+/* Exports the reference network of nn_reference_layers(), optionally with
+ * another hidden activation (act_name may be NULL). */
+static int driver_export(const char *dir, const char *seed_text, const char *act_name)
 {
-	struct nn_layer_desc layers[5] = {
-		{ .kind = NN_DENSE, .units = 64, .act = NN_ACT_RELU, .use_bias = 1 },
-		{ .kind = NN_DROPOUT, .rate = 0.5f },
-		{ .kind = NN_DENSE, .units = 64, .act = NN_ACT_RELU, .use_bias = 1 },
-		{ .kind = NN_DROPOUT, .rate = 0.5f },
-		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
-	};
+	struct nn_layer_desc layers[NN_REFERENCE_LAYERS];
 	struct tfjs_meta meta = {
 		.model_id = "driver-1",
 		.feature_names = driver_features, .n_features = DRIVER_INPUTS,
@@ -58,7 +55,13 @@ static int driver_export(const char *dir, const char *seed_text)
 		fprintf(stderr, "tfjs_driver: seed '%s' is not a non-negative integer\n", seed_text);
 		return 2;
 	}
-	st = nn_create(&m, DRIVER_INPUTS, layers, 5, seed);
+	nn_reference_layers(layers);
+	if (act_name && nn_act_parse(act_name, &layers[0].act) != NN_OK) {
+		fprintf(stderr, "tfjs_driver: unknown activation '%s'\n", act_name);
+		return 2;
+	}
+	layers[2].act = layers[0].act;
+	st = nn_create(&m, DRIVER_INPUTS, layers, NN_REFERENCE_LAYERS, seed);
 	if (st != NN_OK) {
 		fprintf(stderr, "tfjs_driver: cannot create the model: %s\n", nn_strerror(st));
 		return 1;
@@ -127,8 +130,8 @@ static int driver_header(const char *path, const char *out)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && strcmp(argv[1], "export") == 0)
-		return driver_export(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "export") == 0)
+		return driver_export(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	if (argc == 3 && strcmp(argv[1], "import") == 0)
 		return driver_import(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "header") == 0)

@@ -63,6 +63,19 @@ test('ttypong export loads in TF.js and predicts the same', async () => {
 	assertClose(ttypongPredict(dir, rows), expected, 'exported model');
 });
 
+test('ttypong exports of every hidden activation match TF.js', async () => {
+	for (const act of ['linear', 'selu', 'tanh', 'sigmoid', 'softmax']) {
+		const dir = path.join(work, `exported-${act}`);
+		execFileSync(driver, ['export', dir, '99', act]);
+
+		const model = await tf.loadLayersModel(dirLoader(dir));
+		assert.equal(model.layers[0].getConfig().activation, act, `${act}: activation in TF.js`);
+		const rows = featureRows(20);
+		const expected = model.predict(tf.tensor2d(rows)).arraySync();
+		assertClose(ttypongPredict(dir, rows), expected, `${act} model`);
+	}
+});
+
 async function trainedWithOptimizer(model) {
 	model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
 	const x = tf.tensor2d(featureRows(8));
