@@ -8,6 +8,9 @@
  *                                 read CSV feature rows on standard input and
  *                                 print one row of probabilities per input row
  *   tfjs_driver header PATH OUT   import PATH and write it as a C header
+ *   tfjs_driver reexport PATH DIR [WEB]
+ *                                 import PATH and export it to DIR, with the
+ *                                 browser page from directory WEB if given
  *
  * Exit status: 0 on success, 1 on a failed step (message on standard error),
  * 2 on a usage error. */
@@ -29,7 +32,7 @@ static const char *const driver_classes[DRIVER_OUTPUTS] = { "up", "stay", "down"
 
 static int driver_usage(void)
 {
-	fputs("usage: tfjs_driver export DIR SEED [ACT] | import PATH | header PATH OUT\n", stderr);
+	fputs("usage: tfjs_driver export DIR SEED [ACT] | import PATH | header PATH OUT | reexport PATH DIR [WEB]\n", stderr);
 	return 2;
 }
 
@@ -128,6 +131,30 @@ static int driver_header(const char *path, const char *out)
 	return 0;
 }
 
+static int driver_reexport(const char *path, const char *dir, const char *web)
+{
+	struct tfjs_info info;
+	struct tfjs_error err;
+	struct nn_model *m;
+	int st;
+
+	st = tfjs_import_file(&m, path, DRIVER_INPUTS, DRIVER_OUTPUTS, &info, &err);
+	if (!st) {
+		struct tfjs_meta meta = {
+			.model_id = info.model_id[0] ? info.model_id : "reexported",
+			.class_names = driver_classes, .n_classes = DRIVER_OUTPUTS,
+		};
+
+		st = tfjs_export_dir(m, dir, &meta, web, &err);
+	}
+	nn_free(m);
+	if (st) {
+		fprintf(stderr, "tfjs_driver: %s\n", err.message);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "export") == 0)
@@ -136,5 +163,7 @@ int main(int argc, char **argv)
 		return driver_import(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "header") == 0)
 		return driver_header(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "reexport") == 0)
+		return driver_reexport(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	return driver_usage();
 }
