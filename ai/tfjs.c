@@ -4,9 +4,9 @@
  * model.json is an object with "format": "layers-model", "modelTopology" (a
  * Keras model config, possibly wrapped as {"model_config": ...} by the Keras
  * converter) and "weightsManifest": a list of groups {paths, weights}. The
- * weight data is the concatenation of every listed file in manifest order;
- * entries of every group follow each other through it with no padding, each
- * entry taking (number of elements) x (bytes of its dtype), little-endian.
+ * weight data is the concatenation of every listed file in manifest order.
+ * The entries of all groups follow each other through it with no padding,
+ * and each takes (number of elements) x (bytes of its dtype), little-endian.
  * TF.js 4.22 (tfjs-core io_utils.decodeWeights, weights_loader) reads it this
  * way, and so does this module.
  *
@@ -34,8 +34,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The build may set the version; generatedBy then names it. */
 #ifndef TTYPONG_VERSION
-#define TTYPONG_VERSION "0.1"
+#define TTYPONG_VERSION "unversioned"
 #endif
 
 /* The TF.js Layers dialect written and read; keras_version records it the
@@ -151,8 +152,13 @@ static int tfjs_read_file(const char *path, unsigned char **buf, size_t *len,
 
 	*buf = NULL;
 	*len = 0;
-	if (!f)
-		return tfjs_fail(err, TFJS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+	if (!f) {
+		int e = errno;
+
+		tfjs_fail(err, TFJS_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+		errno = e;	/* callers may name the cause in their own message */
+		return TFJS_ERR_IO;
+	}
 
 	for (;;) {
 		if (cap - n < 4096 + 1) {
@@ -280,8 +286,8 @@ static int tfjs_dir_is_empty(const char *dir)
 }
 
 /* Moves the finished directory tmp to dir. An existing dir is first moved
- * aside and removed after the rename, so dir never holds a partial model;
- * between the two renames dir is briefly absent. */
+ * aside and removed after the rename, so dir never contains a partial model.
+ * Between the two renames dir is briefly absent. */
 static int tfjs_install_dir(const char *tmp, const char *dir, const char *parent,
 			    const char *base, struct tfjs_error *err)
 {
@@ -1460,9 +1466,14 @@ int tfjs_import_file(struct nn_model **out, const char *path, int n_inputs,
 	if (snprintf(file, sizeof(file), "%s", path) >= (int)sizeof(file))
 		return tfjs_fail(err, TFJS_ERR_ARG, "%s: path is too long", path);
 	slash = strrchr(file, '/');
-	if (slash)
+	if (!slash) {
+		strcpy(imp.dir, ".");
+	} else if (slash == file) {
+		strcpy(imp.dir, "/");
+	} else {
 		*slash = '\0';
-	snprintf(imp.dir, sizeof(imp.dir), "%s", slash ? (file[0] ? file : "/") : ".");
+		strcpy(imp.dir, file);
+	}
 
 	rc = tfjs_load_json(&imp);
 	if (!rc)
@@ -1626,8 +1637,9 @@ static void tfjs_put_c_types(FILE *f, const char *p, const char *up)
 	for (int a = NN_ACT_LINEAR; a <= NN_ACT_SOFTMAX; a++)
 		fprintf(f, "%s %s_%s", a ? "," : "", up, tfjs_c_act_names[a]);
 	fprintf(f, " };\n\n");
-	fprintf(f, "/* One layer. kernel is [inputs][units] row-major (Keras order); kernel\n"
-		   " * and bias are NULL where the layer has none. */\n"
+	fprintf(f, "/* One layer; units is its output width. kernel is [inputs][units]\n"
+		   " * row-major (Keras order); kernel and bias are NULL where the layer has\n"
+		   " * none. rate is the dropout rate, unused at inference. */\n"
 		   "struct %s_layer {\n"
 		   "\tenum %s_kind kind;\n"
 		   "\tconst char *name;\n"
@@ -1668,7 +1680,8 @@ static void tfjs_put_c_body(FILE *f, struct nn_model *m, const char *p, const ch
 	fprintf(f, "\nstatic const struct %s_layer %s_layers[%s_N_LAYERS] = {\n", p, p, up);
 	for (int i = 0; i < n; i++) {
 		const struct nn_layer_desc *l = nn_layer(m, i);
-		char kernel[TFJS_NAME_MAX + 32] = "0", bias[TFJS_NAME_MAX + 32] = "0";
+		char kernel[TFJS_NAME_MAX + 32] = "NULL", bias[TFJS_NAME_MAX + 32] = "NULL";
+		int units = l->kind == NN_DENSE ? l->units : nn_layer_inputs(m, i);
 
 		if (l->kind == NN_DENSE)
 			snprintf(kernel, sizeof(kernel), "%s_kernel_%d", p, i);
@@ -1676,7 +1689,7 @@ static void tfjs_put_c_body(FILE *f, struct nn_model *m, const char *p, const ch
 			snprintf(bias, sizeof(bias), "%s_bias_%d", p, i);
 		fprintf(f, "\t{ %s_%s, ", up, l->kind == NN_DENSE ? "DENSE" : "DROPOUT");
 		tfjs_put_c_string(f, names[i]);
-		fprintf(f, ", %d, %d, %s_%s, ", nn_layer_inputs(m, i), l->units, up, tfjs_c_act_names[l->act]);
+		fprintf(f, ", %d, %d, %s_%s, ", nn_layer_inputs(m, i), units, up, tfjs_c_act_names[l->act]);
 		tfjs_put_c_float(f, l->kind == NN_DENSE ? 0.0f : l->rate);
 		fprintf(f, ", %s, %s },\n", kernel, bias);
 	}
@@ -1902,7 +1915,7 @@ static int tfjs_check_write(FILE *out, struct tfjs_error *err)
 	return TFJS_OK;
 }
 
-/* Writes a CSV field, quoting it if it holds a comma, quote or line break. */
+/* Writes a CSV field, quoting it if it contains a comma, quote or line break. */
 static void tfjs_put_csv_field(FILE *out, const char *s)
 {
 	if (!strpbrk(s, ",\"\r\n")) {

@@ -35,7 +35,7 @@ enum tfjs_status {
 #define TFJS_MODEL_FILE "model.json"
 #define TFJS_WEIGHTS_FILE "group1-shard1of1.bin"
 
-/* The key under userDefinedMetadata that holds ttypong's metadata. */
+/* The key under userDefinedMetadata that contains ttypong's metadata. */
 #define TFJS_META_KEY "ttypong"
 
 struct tfjs_error {
@@ -55,7 +55,7 @@ struct tfjs_meta {
 	int n_classes;				/* must equal the model's output count */
 };
 
-/* What an import found besides the network. Strings are empty when absent. */
+/* Provenance and metadata found by an import. Strings are empty when absent. */
 struct tfjs_info {
 	char generated_by[128];
 	char converted_by[128];
@@ -74,7 +74,7 @@ struct tfjs_info {
  * model.json.
  *
  * The export is atomic: everything is written into a temporary directory next
- * to dir and renamed into place, so dir holds either the old content or the
+ * to dir and renamed into place, so dir contains either the old content or the
  * complete new model. An existing dir is replaced only if it is empty or holds
  * a model.json; any other existing path fails with TFJS_ERR_IO. Dense and
  * Dropout layers without a name get Keras-style names (dense_1, dropout_1). */
@@ -88,9 +88,10 @@ int tfjs_export_dir(struct nn_model *m, const char *dir,
  * nn_free) and, if info is not NULL, fills it. On failure returns a negative
  * status, leaves *out NULL and describes the first problem in err.
  *
- * Accepted: Sequential models and functional models ("Model", "Functional")
- * whose layers form one chain; Keras 2, Keras 3 and TF.js spellings; weights
- * spread over any number of files, read in manifest order. Weights that belong
+ * Accepted are Sequential models and functional models ("Model",
+ * "Functional") whose layers form one chain, in Keras 2, Keras 3 and TF.js
+ * spellings. Weights may be spread over any number of files, which are read
+ * in manifest order. Weights that belong
  * to no layer of the model (optimizer state) are skipped. Every weight of the
  * model must appear exactly once, as float32. */
 int tfjs_import_file(struct nn_model **out, const char *path, int n_inputs,

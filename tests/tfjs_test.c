@@ -340,7 +340,7 @@ Test(tfjs, import_hand_written_sequential)
 }
 
 struct bad_case {
-	const char *what;
+	const char *description;
 	const char *from, *to;		/* replaced in base_json; NULL keeps it */
 	size_t weight_bytes;		/* size of w.bin */
 	int status;
@@ -402,10 +402,10 @@ Test(tfjs, malformed_models_rejected)
 		write_text(in_test_dir("model.json"), text);
 		write_base_weights("w.bin", c->weight_bytes);
 		st = tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err);
-		cr_assert_eq(st, c->status, "%s: status %d (%s), expected %d", c->what, st, err.message, c->status);
-		cr_assert_eq(err.status, c->status, "%s: err.status", c->what);
-		cr_assert_null(m, "%s: a model was returned", c->what);
-		cr_assert(strstr(err.message, c->message), "%s: message '%s' lacks '%s'", c->what, err.message, c->message);
+		cr_assert_eq(st, c->status, "%s: status %d (%s), expected %d", c->description, st, err.message, c->status);
+		cr_assert_eq(err.status, c->status, "%s: err.status", c->description);
+		cr_assert_null(m, "%s: a model was returned", c->description);
+		cr_assert(strstr(err.message, c->message), "%s: message '%s' lacks '%s'", c->description, err.message, c->message);
 		free(text);
 	}
 }

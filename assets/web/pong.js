@@ -2,10 +2,10 @@
 // TF.js Layers format, with the rules of core.js.
 //
 // The model is loaded from model.json beside this page (or from the path in
-// the ?model= query parameter). Every 1/60 s step the right paddle asks the
-// network for class probabilities over (up, stay, down) from the right
-// player's features and plays the most probable move, as the terminal game
-// does. window.ttypong exposes the page's state for tests and curious users.
+// the ?model= query parameter); ?seed= fixes the serves, which otherwise
+// follow the clock. At every 1/60 s step the network computes
+// class probabilities over (up, stay, down) from the right player's features,
+// and the right paddle plays the most probable move. window.ttypong exposes the page's state for tests and curious users.
 import * as core from './core.js';
 
 const ROUND_PAUSE_STEPS = 60;		// 1 s between a point and the next serve
@@ -25,6 +25,8 @@ const state = {
 	features: null,
 	probs: null,
 	aiMoves: [0, 0, 0],		// counts of up, stay, down decisions
+	aiPaddleMin: 0,			// lowest and highest y of the AI paddle so far, units
+	aiPaddleMax: 0,
 };
 window.ttypong = state;
 
@@ -41,6 +43,11 @@ function setStatus(text, isError = false) {
 function modelUrl() {
 	const param = new URLSearchParams(window.location.search).get('model');
 	return param || 'model.json';
+}
+
+function gameSeed() {
+	const param = new URLSearchParams(window.location.search).get('seed');
+	return /^[0-9]+$/.test(param ?? '') ? BigInt(param) : Date.now();
 }
 
 // Checks the exported metadata against the features this page computes.
@@ -131,11 +138,13 @@ function publish(game) {
 	state.phase = game.phase;
 	state.score = game.score.slice();
 	state.paddleY = game.paddleY.slice();
+	state.aiPaddleMin = Math.min(state.aiPaddleMin, game.paddleY[core.RIGHT]);
+	state.aiPaddleMax = Math.max(state.aiPaddleMax, game.paddleY[core.RIGHT]);
 	state.ball = { ...game.ball };
 }
 
 function run(model) {
-	const game = new core.Game(core.defaultConfig(), Date.now());
+	const game = new core.Game(core.defaultConfig(), gameSeed());
 	let pause = 0;
 	let last = performance.now();
 	let owed = 0;

@@ -3,9 +3,10 @@
  *
  *   core_trace SEED STEPS
  *
- * Each line is one step: the step index, the event bits, the ball's x, y, vx
- * and vy and both paddles' y as the hex bits of the doubles, the scores, the
- * phase, and the left player's six features as float bits. Moves follow a
+ * Each line is one step. It lists the step index and the event bits, then
+ * the ball's x, y, vx and vy and both paddles' y as the hex bits of the
+ * doubles. The scores, the phase and the left player's six features (as
+ * float bits) follow. Moves follow a
  * fixed pattern that covers all three moves on both sides; finished rounds and
  * matches restart at once. */
 #include <stdint.h>

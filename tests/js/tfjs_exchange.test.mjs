@@ -37,12 +37,12 @@ function ttypongPredict(modelPath, rows) {
 	return out.trim().split('\n').map((line) => line.split(',').slice(0, 3).map(Number));
 }
 
-function assertClose(actual, expected, what) {
-	assert.equal(actual.length, expected.length, `${what}: row count`);
+function assertClose(actual, expected, label) {
+	assert.equal(actual.length, expected.length, `${label}: row count`);
 	for (let i = 0; i < expected.length; i++)
 		for (let j = 0; j < expected[i].length; j++)
 			assert.ok(Math.abs(actual[i][j] - expected[i][j]) <= TOLERANCE,
-				`${what}: row ${i} class ${j}: ttypong ${actual[i][j]} vs TF.js ${expected[i][j]}`);
+				`${label}: row ${i} class ${j}: ttypong ${actual[i][j]} vs TF.js ${expected[i][j]}`);
 }
 
 test('ttypong export loads in TF.js and predicts the same', async () => {

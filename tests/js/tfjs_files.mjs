@@ -64,6 +64,7 @@ export function dirSaver(dir, { shards = 1, groups = 1 } = {}) {
 				: Buffer.concat(artifacts.weightData.map((b) => Buffer.from(b))));
 			const specs = artifacts.weightSpecs;
 			const sizes = specs.map(specBytes);
+
 			const manifest = [];
 			const per = Math.ceil(specs.length / groups);
 			let offset = 0;
@@ -85,6 +86,7 @@ export function dirSaver(dir, { shards = 1, groups = 1 } = {}) {
 				});
 				manifest.push({ paths, weights: groupSpecs });
 			}
+
 			const json = {
 				modelTopology: artifacts.modelTopology,
 				format: artifacts.format,

@@ -83,24 +83,24 @@ test('web page plays against an exported model', { skip: !hasChromium && `${chro
 		const page = await context.newPage();
 		const pageErrors = [];
 		page.on('pageerror', (e) => pageErrors.push(String(e)));
-		await page.goto(`http://127.0.0.1:${port}/index.html`);
+		await page.goto(`http://127.0.0.1:${port}/index.html?seed=7`);
 		await page.waitForFunction(() => window.ttypong && (window.ttypong.modelLoaded || window.ttypong.error),
 			null, { timeout: 30000 });
 		const loaded = await page.evaluate(() => ({ ok: window.ttypong.modelLoaded, error: window.ttypong.error }));
 		assert.equal(loaded.error, null, 'the page reports no error');
 		assert.ok(loaded.ok, 'the model loaded');
 
-		// Sample the AI paddle for 4 s of play (the serve waits 0.5 s).
-		const ys = [];
-		for (let i = 0; i < 40; i++) {
-			ys.push(await page.evaluate(() => window.ttypong.paddleY[1]));
-			await page.waitForTimeout(100);
-		}
+		// Play until the AI paddle has gone both ways, or give up after 30 s.
+		await page.waitForFunction(() => {
+			const t = window.ttypong;
+			return t.aiMoves[0] > 0 && t.aiMoves[2] > 0 && t.aiPaddleMax - t.aiPaddleMin > 2;
+		}, null, { timeout: 30000, polling: 100 }).catch(() => {});
 		const s = await page.evaluate(() => ({ ...window.ttypong }));
-		assert.ok(s.steps > 120, `the game advanced (${s.steps} steps)`);
+		assert.ok(s.steps > 30, `the game advanced (${s.steps} steps)`);
 		assert.ok(s.aiMoves[0] > 0, `the AI moved up (${s.aiMoves})`);
 		assert.ok(s.aiMoves[2] > 0, `the AI moved down (${s.aiMoves})`);
-		assert.ok(Math.max(...ys) - Math.min(...ys) > 2, `the AI paddle travelled (${Math.min(...ys)} to ${Math.max(...ys)})`);
+		assert.ok(s.aiPaddleMax - s.aiPaddleMin > 2,
+			`the AI paddle travelled (${s.aiPaddleMin} to ${s.aiPaddleMax} units)`);
 		assert.equal(s.featureWarning, null, 'no feature warning');
 		assert.deepEqual(pageErrors, [], 'no script errors');
 

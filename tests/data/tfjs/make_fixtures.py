@@ -13,7 +13,7 @@ keras3_functional/  the same layers as a Keras 3 Functional model, whose
                     inbound nodes are {"args": [keras tensor], "kwargs": {}}.
 
 Weight k (in row-major order) of the Dense layer at position p has the value
-((37 * k + 11 * p) % 29 - 14) / 32, a float that binary32 holds exactly, so
+((37 * k + 11 * p) % 29 - 14) / 32, a float that binary32 represents exactly, so
 tests/tfjs_test.c can recompute every weight and compare with ==.
 The files are written by this script, not copied from Keras.
 """
