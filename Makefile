@@ -82,8 +82,8 @@ $(SAN)/ttypong: $(SAN)/game/main.o $(SAN)/libttypong.a
 	$(CC) $(CFLAGS) $(SANITIZE) $^ $(PKG_LIBS) -o $@
 
 # All C tests link into one Criterion runner, so one summary line covers them.
-# Criterion loads libnanomsg, whose nn_free and nn_strerror share names with
-# ai/nn; --exclude-libs keeps our archive's symbols from replacing them.
+# Criterion loads libnanomsg, whose exported nn_free and nn_strerror would
+# otherwise bind to ours; hiding the archive's symbols keeps both apart.
 TEST_LDFLAGS := -Wl,--exclude-libs,ALL
 
 $(REL)/tests/unit: $(patsubst %.c,$(REL)/%.o,$(TEST_SRC)) $(REL)/libttypong.a
@@ -91,6 +91,10 @@ $(REL)/tests/unit: $(patsubst %.c,$(REL)/%.o,$(TEST_SRC)) $(REL)/libttypong.a
 
 $(SAN)/tests/unit: $(patsubst %.c,$(SAN)/%.o,$(TEST_SRC)) $(SAN)/libttypong.a
 	$(CC) $(CFLAGS) $(SANITIZE) $(TEST_LDFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
+
+# Test-only program through which tests/js compares the network with TF.js.
+$(REL)/tests/nn_driver: $(REL)/tests/js/nn_driver.o $(REL)/libttypong.a
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
 # The Node tests drive ttypong's TF.js import and export through this program.
 $(REL)/tests/tfjs_driver: $(REL)/tests/js/tfjs_driver.o $(REL)/libttypong.a
@@ -115,7 +119,7 @@ play: deps
 
 test: test-deps
 	@$(MAKE) --no-print-directory ttypong $(REL)/tests/unit $(SAN)/tests/unit $(SAN)/ttypong \
-		$(REL)/tests/tfjs_driver
+		$(REL)/tests/nn_driver $(REL)/tests/tfjs_driver
 	@sh tests/run.sh
 
 test-c: $(REL)/tests/unit $(SAN)/tests/unit
