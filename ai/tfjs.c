@@ -310,7 +310,7 @@ static int tfjs_install_dir(const char *tmp, const char *dir, const char *parent
 	if (rc)
 		return rc;
 	if (tfjs_dir_is_empty(dir) != 1 && access(probe, F_OK) != 0)
-		return tfjs_fail(err, TFJS_ERR_IO, "%s exists and holds no %s; choose a new directory or empty it",
+		return tfjs_fail(err, TFJS_ERR_IO, "%s exists and contains no %s; choose a new directory or empty it",
 				 dir, TFJS_MODEL_FILE);
 
 	/* mkdtemp reserves a unique name; rename() may replace an empty directory. */
@@ -1500,6 +1500,25 @@ int tfjs_import_file(struct nn_model **out, const char *path, int n_inputs,
 	return rc;
 }
 
+int tfjs_info_check_features(const struct tfjs_info *info, const char *const *names,
+			     int n, struct tfjs_error *err)
+{
+	if (!info->has_meta || info->n_features == 0) {
+		tfjs_ok(err);
+		return TFJS_OK;
+	}
+	if (info->n_features != n)
+		return tfjs_fail(err, TFJS_ERR_SHAPE, "the model's metadata lists %d features but ttypong computes %d",
+				 info->n_features, n);
+	for (int i = 0; i < n; i++)
+		if (strcmp(info->feature_names[i], names[i]) != 0)
+			return tfjs_fail(err, TFJS_ERR_SHAPE,
+					 "the model was trained with feature %d '%s' where ttypong computes '%s'",
+					 i + 1, info->feature_names[i], names[i]);
+	tfjs_ok(err);
+	return TFJS_OK;
+}
+
 int tfjs_import_dir(struct nn_model **out, const char *dir, int n_inputs,
 		    int n_outputs, struct tfjs_info *info, struct tfjs_error *err)
 {
@@ -1976,4 +1995,39 @@ int tfjs_csv_write_records(FILE *out, const char *const *feature_names,
 		fprintf(out, "%d\n", labels[i]);
 	}
 	return tfjs_check_write(out, err);
+}
+
+long tfjs_csv_predict(struct nn_model *m, FILE *in, FILE *out,
+		      const char *const *feature_names,
+		      const char *const *class_names, struct tfjs_error *err)
+{
+	int n_in = nn_n_inputs(m), n_out = nn_n_outputs(m);
+	struct tfjs_csv_reader reader;
+	float x[TFJS_MAX_NAMES], *y;
+	long rows = 0;
+	int rc;
+
+	if (n_in > TFJS_MAX_NAMES)
+		return tfjs_fail(err, TFJS_ERR_ARG, "the model takes %d inputs; CSV rows hold at most %d",
+				 n_in, TFJS_MAX_NAMES);
+	y = malloc((size_t)n_out * sizeof(*y));
+	if (!y)
+		return tfjs_fail(err, TFJS_ERR_NOMEM, "out of memory");
+	tfjs_csv_reader_init(&reader, in, n_in, feature_names);
+
+	rc = tfjs_csv_write_probs_header(out, class_names, n_out, err);
+	while (rc == TFJS_OK && (rc = tfjs_csv_next_row(&reader, x, err)) == 1) {
+		int st = nn_predict(m, x, 1, y);
+
+		if (st != NN_OK) {
+			rc = tfjs_fail(err, TFJS_ERR_NN, "line %ld: prediction failed: %s", reader.line, nn_strerror(st));
+			break;
+		}
+		rc = tfjs_csv_write_probs(out, y, class_names, n_out, err);
+		rows++;
+	}
+
+	tfjs_csv_reader_free(&reader);
+	free(y);
+	return rc < 0 ? rc : rows;
 }

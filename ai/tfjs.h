@@ -101,6 +101,13 @@ int tfjs_import_file(struct nn_model **out, const char *path, int n_inputs,
 int tfjs_import_dir(struct nn_model **out, const char *dir, int n_inputs,
 		    int n_outputs, struct tfjs_info *info, struct tfjs_error *err);
 
+/* Checks the feature names that an imported model's metadata lists against
+ * the n names the caller computes. Returns TFJS_OK if they match or if the
+ * model carries no feature names, else TFJS_ERR_SHAPE naming the first
+ * difference. */
+int tfjs_info_check_features(const struct tfjs_info *info, const char *const *names,
+			     int n, struct tfjs_error *err);
+
 /* Copies the regular files and subdirectories under src_dir into out_dir,
  * creating out_dir if needed and overwriting files of the same name. Symbolic
  * links and other special files are skipped. */
@@ -154,6 +161,15 @@ int tfjs_csv_write_probs_header(FILE *out, const char *const *class_names,
 int tfjs_csv_write_probs(FILE *out, const float *probs,
 			 const char *const *class_names, int n_classes,
 			 struct tfjs_error *err);
+
+/* Reads CSV feature rows from in (see struct tfjs_csv_reader; names may be
+ * NULL), runs model m in eval mode on each, and writes the probability
+ * header and one probability row per input row to out. Returns the number of
+ * rows (>= 0) or a negative status: TFJS_ERR_CSV naming the line, TFJS_ERR_IO,
+ * TFJS_ERR_NOMEM or TFJS_ERR_NN. Rows before a malformed one are written. */
+long tfjs_csv_predict(struct nn_model *m, FILE *in, FILE *out,
+		      const char *const *feature_names,
+		      const char *const *class_names, struct tfjs_error *err);
 
 /* Writes labelled records as CSV: a header naming the n_features features
  * and label_name, then one row per record with its features (row-major in

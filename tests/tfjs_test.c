@@ -210,7 +210,7 @@ Test(tfjs, export_keeps_foreign_dir)
 	cr_assert_eq(mkdir(dir, 0755), 0, "mkdir");
 	write_text(in_test_dir("notes/todo.txt"), "keep me");
 	cr_assert_eq(tfjs_export_dir(m, dir, NULL, NULL, &err), TFJS_ERR_IO, "export into a foreign directory");
-	cr_assert(strstr(err.message, "holds no model.json"), "message: %s", err.message);
+	cr_assert(strstr(err.message, "contains no model.json"), "message: %s", err.message);
 	cr_assert_eq(access(in_test_dir("notes/todo.txt"), F_OK), 0, "the foreign file was removed");
 	cr_assert_eq(count_entries(test_dir), 1, "a temporary directory was left behind");
 	nn_free(m);
@@ -720,4 +720,81 @@ Test(tfjs, csv_writes_probs_and_records)
 			       "x,\"y,z\",c,d,e,f,move\n1,2,3,4,5,6,2\n0.5,-1,0,0,0,0.00100000005,0\n",
 			 "CSV text:\n%s", text);
 	free(text);
+}
+
+Test(tfjs, csv_predict_rows)
+{
+	static const char rows[] = "a,b,c,d,e,f\n0,0,0,0,0,0\n1,-1,0.5,0,0.25,-0.5\n";
+	struct nn_model *m = make_model(3);
+	float x[2][TEST_INPUTS] = { { 0 }, { 1, -1, 0.5f, 0, 0.25f, -0.5f } }, y[2][TEST_OUTPUTS];
+	FILE *in = fmemopen((void *)rows, sizeof(rows) - 1, "r");
+	char *text = NULL, *line, *save;
+	struct tfjs_error err;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	long n;
+
+	n = tfjs_csv_predict(m, in, out, test_features, test_classes, &err);
+	fclose(out);
+	cr_assert_eq(n, 2, "rows predicted: %ld (%s)", n, err.message);
+	cr_assert_eq(nn_predict(m, &x[0][0], 2, &y[0][0]), NN_OK, "nn_predict");
+
+	line = strtok_r(text, "\n", &save);
+	cr_assert_str_eq(line, "up,stay,down,class", "header");
+	for (int r = 0; r < 2; r++) {
+		float p[TEST_OUTPUTS];
+		char best[16];
+
+		line = strtok_r(NULL, "\n", &save);
+		cr_assert_not_null(line, "row %d", r);
+		cr_assert_eq(sscanf(line, "%g,%g,%g,%15s", &p[0], &p[1], &p[2], best), 4, "row %d: '%s'", r, line);
+		for (int j = 0; j < TEST_OUTPUTS; j++)
+			cr_assert_eq(p[j], y[r][j], "row %d class %d: %g vs %g", r, j, p[j], y[r][j]);
+	}
+	free(text);
+	fclose(in);
+	nn_free(m);
+}
+
+Test(tfjs, csv_predict_stops_at_bad_row)
+{
+	static const char rows[] = "0,0,0,0,0,0\n0,0,0,0,0\n0,0,0,0,0,0\n";
+	struct nn_model *m = make_model(3);
+	FILE *in = fmemopen((void *)rows, sizeof(rows) - 1, "r");
+	char *text = NULL;
+	struct tfjs_error err;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	int lines = 0;
+
+	cr_assert_eq(tfjs_csv_predict(m, in, out, NULL, test_classes, &err), TFJS_ERR_CSV, "short row");
+	fclose(out);
+	cr_assert(strstr(err.message, "line 2: 5 values but 6 are expected"), "message: %s", err.message);
+	for (char *p = text; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, 2, "the header and the first row were written:\n%s", text);
+	free(text);
+	fclose(in);
+	nn_free(m);
+}
+
+Test(tfjs, info_feature_check)
+{
+	struct nn_model *m = make_model(1), *back = NULL;
+	struct tfjs_meta meta = { "v2", test_features, TEST_INPUTS, test_classes, TEST_OUTPUTS };
+	static const char *const other[TEST_INPUTS] = { "a", "b", "c", "x", "e", "f" };
+	struct tfjs_info info;
+	struct tfjs_error err;
+
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("m"), &meta, NULL, &err), TFJS_OK, "export: %s", err.message);
+	cr_assert_eq(tfjs_import_dir(&back, in_test_dir("m"), TEST_INPUTS, TEST_OUTPUTS, &info, &err), TFJS_OK,
+		     "import: %s", err.message);
+	cr_assert_eq(tfjs_info_check_features(&info, test_features, TEST_INPUTS, &err), TFJS_OK, "same names");
+	cr_assert_eq(tfjs_info_check_features(&info, other, TEST_INPUTS, &err), TFJS_ERR_SHAPE, "different names");
+	cr_assert(strstr(err.message, "feature 4 'd' where ttypong computes 'x'"), "message: %s", err.message);
+	cr_assert_eq(tfjs_info_check_features(&info, test_features, 5, &err), TFJS_ERR_SHAPE, "different count");
+	info.has_meta = 0;
+	cr_assert_eq(tfjs_info_check_features(&info, other, TEST_INPUTS, &err), TFJS_OK, "no metadata, no check");
+	nn_free(m);
+	nn_free(back);
 }

@@ -6,7 +6,8 @@
  *                                 layers if given
  *   tfjs_driver import PATH       import PATH (model.json or its directory),
  *                                 read CSV feature rows on standard input and
- *                                 print one row of probabilities per input row
+ *                                 print a header, then one row of
+ *                                 probabilities per input row
  *   tfjs_driver header PATH OUT   import PATH and write it as a C header
  *   tfjs_driver reexport PATH DIR [WEB]
  *                                 import PATH and export it to DIR, with the
@@ -84,10 +85,9 @@ static int driver_export(const char *dir, const char *seed_text, const char *act
 
 static int driver_import(const char *path)
 {
-	struct tfjs_csv_reader reader;
 	struct tfjs_error err;
 	struct nn_model *m;
-	float x[DRIVER_INPUTS], y[DRIVER_OUTPUTS];
+	long rows;
 	int st;
 
 	st = tfjs_import_file(&m, path, DRIVER_INPUTS, DRIVER_OUTPUTS, NULL, &err);
@@ -95,23 +95,13 @@ static int driver_import(const char *path)
 		fprintf(stderr, "tfjs_driver: %s\n", err.message);
 		return 1;
 	}
-	tfjs_csv_reader_init(&reader, stdin, DRIVER_INPUTS, NULL);
-	while ((st = tfjs_csv_next_row(&reader, x, &err)) == 1) {
-		st = nn_predict(m, x, 1, y);
-		if (st != NN_OK) {
-			fprintf(stderr, "tfjs_driver: predict failed: %s\n", nn_strerror(st));
-			st = -1;
-			break;
-		}
-		st = tfjs_csv_write_probs(stdout, y, driver_classes, DRIVER_OUTPUTS, &err);
-		if (st)
-			break;
-	}
-	if (st < 0 && err.message[0])
-		fprintf(stderr, "tfjs_driver: stdin: %s\n", err.message);
-	tfjs_csv_reader_free(&reader);
+	rows = tfjs_csv_predict(m, stdin, stdout, NULL, driver_classes, &err);
 	nn_free(m);
-	return st < 0 ? 1 : 0;
+	if (rows < 0) {
+		fprintf(stderr, "tfjs_driver: stdin: %s\n", err.message);
+		return 1;
+	}
+	return 0;
 }
 
 static int driver_header(const char *path, const char *out)

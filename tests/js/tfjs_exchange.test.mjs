@@ -34,7 +34,7 @@ function featureRows(n) {
 function ttypongPredict(modelPath, rows) {
 	const input = 'f1,f2,f3,f4,f5,f6\n' + rows.map((r) => r.join(',')).join('\n') + '\n';
 	const out = execFileSync(driver, ['import', modelPath], { input, encoding: 'utf8' });
-	return out.trim().split('\n').map((line) => line.split(',').slice(0, 3).map(Number));
+	return out.trim().split('\n').slice(1).map((line) => line.split(',').slice(0, 3).map(Number));
 }
 
 function assertClose(actual, expected, label) {

@@ -106,7 +106,7 @@ test('web page plays against an exported model', { skip: !hasChromium && `${chro
 
 		// The page's TF.js and ttypong agree on the page's last features.
 		const out = execFileSync(driver, ['import', site], { input: s.features.join(',') + '\n', encoding: 'utf8' });
-		const ours = out.trim().split(',').slice(0, 3).map(Number);
+		const ours = out.trim().split('\n')[1].split(',').slice(0, 3).map(Number);
 		for (let j = 0; j < 3; j++)
 			assert.ok(Math.abs(ours[j] - s.probs[j]) <= 1e-5, `class ${j}: ttypong ${ours[j]} vs page ${s.probs[j]}`);
 		await page.screenshot({ path: path.join(os.tmpdir(), 'ttypong-web-page.png') });
