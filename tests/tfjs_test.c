@@ -521,6 +521,51 @@ Test(tfjs, functional_branch_rejected)
 	free(two_out);
 }
 
+/* Keras 2 through tensorflowjs_converter: the topology wrapped in
+ * model_config with a training_config, an old-style Sequential config that is
+ * a bare layer list, and after the model weights a string tensor, which
+ * stores each element as a 4-byte length and its bytes. */
+static const char keras2_json[] =
+	"{\"format\": \"layers-model\", \"generatedBy\": \"keras v2.15.0\",\n"
+	" \"convertedBy\": \"TensorFlow.js Converter v4.22.0\",\n"
+	" \"modelTopology\": {\"keras_version\": \"2.15.0\", \"backend\": \"tensorflow\",\n"
+	"  \"model_config\": {\"class_name\": \"Sequential\", \"config\": [\n"
+	"   {\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 6], \"dtype\": \"float32\", \"name\": \"in\"}},\n"
+	"   {\"class_name\": \"Dense\", \"config\": {\"name\": \"d1\", \"units\": 4, \"activation\": \"relu\"}},\n"
+	"   {\"class_name\": \"AlphaDropout\", \"config\": {\"name\": \"drop\", \"rate\": 0.1}},\n"
+	"   {\"class_name\": \"Dense\", \"config\": {\"name\": \"d2\", \"units\": 3, \"activation\": \"softmax\"}}]},\n"
+	"  \"training_config\": {\"loss\": \"categorical_crossentropy\"}},\n"
+	" \"weightsManifest\": [{\"paths\": [\"w.bin\"], \"weights\": [\n"
+	"  {\"name\": \"d1/kernel:0\", \"shape\": [6, 4], \"dtype\": \"float32\"},\n"
+	"  {\"name\": \"d1/bias:0\", \"shape\": [4], \"dtype\": \"float32\"},\n"
+	"  {\"name\": \"d2/kernel:0\", \"shape\": [4, 3], \"dtype\": \"float32\"},\n"
+	"  {\"name\": \"d2/bias:0\", \"shape\": [3], \"dtype\": \"float32\"}]},\n"
+	"  {\"paths\": [\"s.bin\"], \"weights\": [\n"
+	"  {\"name\": \"Adam/note\", \"shape\": [2], \"dtype\": \"string\"}]}]}\n";
+
+Test(tfjs, import_keras2_converter)
+{
+	static const unsigned char strings[] = { 2, 0, 0, 0, 'a', 'b', 1, 0, 0, 0, 'c' };
+	struct nn_model *m = NULL;
+	struct tfjs_info info;
+	struct tfjs_error err;
+
+	write_text(in_test_dir("model.json"), keras2_json);
+	write_base_weights("w.bin", 172);
+	write_bytes(in_test_dir("s.bin"), strings, sizeof(strings));
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, &info, &err), TFJS_OK, "import: %s", err.message);
+	cr_assert_eq(nn_n_layers(m), 3, "InputLayer is not a network layer");
+	cr_assert_eq(nn_layer(m, 1)->kind, NN_DROPOUT, "AlphaDropout is identity at inference");
+	cr_assert_str_eq(info.converted_by, "TensorFlow.js Converter v4.22.0", "convertedBy");
+	assert_base_weights(m, 0, 2);
+	nn_free(m);
+
+	write_bytes(in_test_dir("s.bin"), strings, sizeof(strings) - 1);
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_WEIGHTS,
+		     "a string tensor cut short");
+	cr_assert(strstr(err.message, "weight 'Adam/note' needs bytes 172 to 183 but the weight files (w.bin, s.bin) hold 182 bytes"), "message: %s", err.message);
+}
+
 /* Keras 3 fixtures: see tests/data/tfjs/make_fixtures.py for the values. */
 static float fixture_weight(int position, int k)
 {
