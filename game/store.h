@@ -79,9 +79,9 @@ enum store_model_kind {
 	STORE_MODEL_IMPORTED = 1
 };
 
-/* One frame's raw state, in the game core's logical units: positions in
- * logical units, velocities in logical units per second. The caller fills it
- * from the core's state; the store keeps the values as given. */
+/* One frame's raw state, in the game core's field units: positions in
+ * units, velocities in units per second. The caller fills it from the core's
+ * state; the store keeps the values as given. */
 struct store_frame {
 	float ball_x;
 	float ball_y;
@@ -160,6 +160,14 @@ struct store_epoch {
 	double duration_ms;
 };
 
+/* Row counts of the main tables. */
+struct store_counts {
+	int64_t n_sessions;
+	int64_t n_rounds;    /* every row of rounds, the open round included */
+	int64_t n_frames;
+	int64_t n_models;
+};
+
 struct store;
 
 /* Opens or creates the save at path and migrates it to
@@ -214,6 +222,14 @@ struct store_path_env {
 enum store_status store_resolve_path(const struct store_path_env *env,
 				     char *out, size_t out_size, char *msg,
 				     size_t msg_size);
+
+/* Runs SQLite's integrity and foreign key checks. Returns STORE_OK, or
+ * STORE_ERR_CORRUPT with the first problem in the message. */
+enum store_status store_check(struct store *s);
+
+/* Counts the rows of sessions, rounds, frames and models. Counting frames
+ * reads the whole frames table. */
+enum store_status store_count(struct store *s, struct store_counts *out);
 
 /* Inserts a session, started now, and writes its id into *id. Must not be
  * called while a round is open. */
