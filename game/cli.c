@@ -15,6 +15,7 @@
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
+#include "ui.h"
 
 #define CLI_VERSION "0.1.0"
 
@@ -28,8 +29,8 @@ static int cli_cmd_sim(int argc, char **argv);
 static int cli_cmd_unavailable(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
-	{"play", cli_cmd_unavailable, "play against the learning AI (the default)"},
-	{"watch", cli_cmd_unavailable, "watch the AI learn against the tracker or itself"},
+	{"play", ui_cmd_play, "play against the learning AI (the default)"},
+	{"watch", ui_cmd_watch, "watch the AI learn against the tracker or itself"},
 	{"train", cli_cmd_unavailable, "play headless rounds and train between them"},
 	{"eval", cli_cmd_unavailable, "measure a model's return rate headless"},
 	{"models", cli_cmd_unavailable, "list the model versions in the save"},

@@ -1,0 +1,44 @@
+/* ui: the terminal game. `play` puts a human on the left against the learning
+ * AI on the right; `watch` shows the AI against the tracker or itself. Both
+ * run the core at CORE_STEP_HZ in a fixed-step loop, record every frame into
+ * the save (one transaction per round), train the AI between rounds and show
+ * its progress, curves and live class probabilities.
+ *
+ * Screen states: PLAY (the ball is in play or about to be served), BETWEEN
+ * (a round ended: training and its panel), MATCH_OVER (play only: rematch
+ * prompt). Pause, help and a too small terminal stop the clock in any state
+ * without changing it. */
+#ifndef TTYPONG_UI_H
+#define TTYPONG_UI_H
+
+#include <stddef.h>
+#include <wchar.h>
+
+/* The smallest usable terminal, in cells. Below it the game pauses and asks
+ * for a larger window. */
+#define UI_MIN_COLS 40
+#define UI_MIN_ROWS 15
+
+/* Redraws per second, the most the loop does at any speed. */
+#define UI_FPS 60
+
+/* Runs `ttypong play [OPTIONS]`; argv[0] is "play". Returns the exit
+ * status: 0 after a quit, 1 when the save or the terminal failed, 2 for a
+ * usage error or when stdin or stdout is not a terminal, 128 + the signal
+ * number after SIGINT, SIGTERM or SIGHUP (the match is saved first). */
+int ui_cmd_play(int argc, char **argv);
+
+/* Runs `ttypong watch [OPTIONS]`; same contract as ui_cmd_play(). */
+int ui_cmd_watch(int argc, char **argv);
+
+/* Renders up to two series as a line chart into a grid of w x h cells,
+ * row-major into cells (w * h wide characters) and owner (w * h bytes: 0 for
+ * an empty cell, else 1 + the index of the series drawn last in the cell).
+ * With braille each cell holds 2 x 4 dots; otherwise each cell is one point
+ * drawn with '*' (series 0), 'o' (series 1) or '+' where both meet. Values
+ * map linearly from [lo, hi] (hi > lo) to the bottom and top rows and are
+ * clamped; NaN values leave a gap. Points spread evenly over the width. */
+void ui_plot_render(const double *const series[2], size_t n, double lo, double hi,
+		    int w, int h, int braille, wchar_t *cells, unsigned char *owner);
+
+#endif
