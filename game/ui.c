@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "core.h"
 #include "ctrl.h"
+#include "plot.h"
 #include "rng.h"
 #include "store.h"
 #include "term.h"
@@ -36,9 +37,6 @@
 #define UI_HISTORY_MAX 256
 #define UI_ROUNDS_MAX 1024
 #define UI_SPEED_MAX 1000.0
-/* The largest chart the panel draws, in cells. */
-#define UI_PLOT_MAX_W 128
-#define UI_PLOT_MAX_H 24
 
 enum ui_mode {
 	UI_MODE_PLAY,
@@ -526,9 +524,9 @@ static void ui_train(struct ui_app *a)
 	a->train_progress = 1.0;
 	if (rep.status == AGENT_OK)
 		snprintf(a->train_line, sizeof a->train_line,
-			 "v%lld plays (%s): val loss %.3f acc %.2f, %zu rounds, %d epochs",
+			 "v%lld plays (%s): val loss %.3f acc %.2f, %zu rounds, %d epoch%s",
 			 (long long)rep.model_id, rep.promoted ? "promoted" : "not promoted",
-			 rep.val_loss, rep.val_acc, rep.rounds, rep.epochs);
+			 rep.val_loss, rep.val_acc, rep.rounds, rep.epochs, rep.epochs == 1 ? "" : "s");
 	else if (rep.status == AGENT_ERR_NO_DATA)
 		snprintf(a->train_line, sizeof a->train_line, "no labelled frames yet: play on");
 	else
@@ -833,118 +831,21 @@ static void ui_bar(const struct ui_app *a, int y, int x, int w, double frac, att
 
 /* ---- charts ------------------------------------------------------------- */
 
-static void ui_plot_dot(unsigned char *bits, unsigned char *owner, int w, int h,
-			int braille, int dx, int dy, int series)
-{
-	/* Braille dot bits by (column, row) within a cell, per Unicode's
-	 * dot numbering: dots 1-3 and 7 on the left, 4-6 and 8 on the right. */
-	static const unsigned char dot_bit[2][4] = {
-		{ 0x01, 0x02, 0x04, 0x40 },
-		{ 0x08, 0x10, 0x20, 0x80 },
-	};
-	int cx = braille ? dx / 2 : dx;
-	int cy = braille ? dy / 4 : dy;
-	size_t i;
-
-	if (cx < 0 || cx >= w || cy < 0 || cy >= h)
-		return;
-	i = (size_t)cy * (size_t)w + (size_t)cx;
-	if (braille)
-		bits[i] |= dot_bit[dx % 2][dy % 4];
-	else
-		bits[i] |= (unsigned char)(1u << series);
-	owner[i] = (unsigned char)(1 + series);
-}
-
-void ui_plot_render(const double *const series[2], size_t n, double lo, double hi,
-		    int w, int h, int braille, wchar_t *cells, unsigned char *owner)
-{
-	int dots_w = braille ? 2 * w : w;
-	int dots_h = braille ? 4 * h : h;
-	size_t n_cells = (size_t)w * (size_t)h;
-	unsigned char bits[UI_PLOT_MAX_W * UI_PLOT_MAX_H];
-
-	if (w > UI_PLOT_MAX_W || h > UI_PLOT_MAX_H || w <= 0 || h <= 0)
-		return;
-	memset(bits, 0, n_cells);
-	memset(owner, 0, n_cells);
-
-	for (int s = 0; s < 2; s++) {
-		int px = 0, py = 0;
-		bool have_prev = false;
-
-		if (!series[s])
-			continue;
-		for (size_t i = 0; i < n; i++) {
-			double v = series[s][i];
-
-			if (isnan(v)) {
-				have_prev = false;
-				continue;
-			}
-			if (v < lo)
-				v = lo;
-			if (v > hi)
-				v = hi;
-			int x = n > 1 ? (int)lround((double)i * (dots_w - 1) / (double)(n - 1)) : 0;
-			int y = (int)lround((hi - v) / (hi - lo) * (dots_h - 1));
-
-			/* Join to the previous point one column at a time, so a
-			 * steep change still reads as a line. */
-			if (have_prev && x > px) {
-				for (int xi = px + 1; xi <= x; xi++) {
-					int yi = py + (int)lround((double)(y - py) * (xi - px) / (x - px));
-					int y0 = yi, y1 = yi;
-
-					if (braille) {
-						int prev = py + (int)lround((double)(y - py) * (xi - 1 - px) / (x - px));
-
-						y0 = prev < yi ? prev + (prev != yi) : yi;
-						y1 = prev > yi ? prev - 1 : yi;
-						if (y0 > y1) {
-							int t = y0;
-							y0 = y1;
-							y1 = t;
-						}
-					}
-					for (int yy = y0; yy <= y1; yy++)
-						ui_plot_dot(bits, owner, w, h, braille, xi, yy, s);
-				}
-			} else {
-				ui_plot_dot(bits, owner, w, h, braille, x, y, s);
-			}
-			px = x;
-			py = y;
-			have_prev = true;
-		}
-	}
-
-	for (size_t i = 0; i < n_cells; i++) {
-		static const wchar_t ascii_point[4] = { L' ', L'*', L'o', L'+' };
-
-		if (braille)
-			cells[i] = bits[i] ? (wchar_t)(0x2800 + bits[i]) : L' ';
-		else
-			cells[i] = ascii_point[bits[i]];
-	}
-}
-
 /* Draws a chart of two series at (y, x), w x h cells, the first series in
  * UI_PAIR_SERIES0 and the second in UI_PAIR_SERIES1. */
 static void ui_chart(const struct ui_app *a, int y, int x, int w, int h,
 		     const double *s0, const double *s1, size_t n, double lo, double hi)
 {
-	static wchar_t cells[UI_PLOT_MAX_W * UI_PLOT_MAX_H];
-	static unsigned char owner[UI_PLOT_MAX_W * UI_PLOT_MAX_H];
-	const double *series[2] = { s0, s1 };
+	static wchar_t cells[PLOT_MAX_W * PLOT_MAX_H];
+	static unsigned char owner[PLOT_MAX_W * PLOT_MAX_H];
+	const double *series[PLOT_SERIES] = { s0, s1 };
 
-	if (w > UI_PLOT_MAX_W)
-		w = UI_PLOT_MAX_W;
-	if (h > UI_PLOT_MAX_H)
-		h = UI_PLOT_MAX_H;
-	if (w <= 0 || h <= 0)
+	if (w > PLOT_MAX_W)
+		w = PLOT_MAX_W;
+	if (h > PLOT_MAX_H)
+		h = PLOT_MAX_H;
+	if (plot_render(series, n, lo, hi, w, h, a->caps.utf8, cells, owner) != 0)
 		return;
-	ui_plot_render(series, n, lo, hi, w, h, a->caps.utf8, cells, owner);
 	for (int r = 0; r < h; r++) {
 		for (int c = 0; c < w; c++) {
 			size_t i = (size_t)r * (size_t)w + (size_t)c;
@@ -1143,7 +1044,7 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	int chart_h = h - 7;
 	int chart_w = (iw - 2) / 2;
 	double tl[UI_HISTORY_MAX], vl[UI_HISTORY_MAX], ta[UI_HISTORY_MAX], va[UI_HISTORY_MAX];
-	double loss_hi = 0;
+	double loss_lo = INFINITY, loss_hi = -INFINITY;
 	size_t n = a->n_versions;
 
 	ui_clear_rect(y, x, h, w);
@@ -1161,21 +1062,22 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 		vl[i] = a->versions[i].val_loss;
 		ta[i] = a->versions[i].train_acc;
 		va[i] = a->versions[i].val_acc;
-		if (!isnan(tl[i]) && tl[i] > loss_hi)
-			loss_hi = tl[i];
-		if (!isnan(vl[i]) && vl[i] > loss_hi)
-			loss_hi = vl[i];
+		loss_lo = fmin(loss_lo, fmin(tl[i], vl[i]));
+		loss_hi = fmax(loss_hi, fmax(tl[i], vl[i]));
 	}
-	if (!(loss_hi > 0))
-		loss_hi = 1;
+	/* The loss chart spans the measured range, so small changes show. */
+	if (!(loss_hi > loss_lo)) {
+		loss_lo = isfinite(loss_lo) ? loss_lo - 0.5 : 0;
+		loss_hi = loss_lo + 1;
+	}
 
-	ui_text(row, ix, chart_w, A_NORMAL, "loss (max %.2f)", loss_hi);
+	ui_text(row, ix, chart_w, A_NORMAL, "loss (%.2f to %.2f)", loss_lo, loss_hi);
 	ui_text(row, ix + chart_w + 2, chart_w, A_NORMAL, "accuracy (0-1)");
 	row++;
 	if (n == 0) {
 		ui_text(row, ix, iw, ui_attr(a, UI_PAIR_DIM, A_DIM), "no model versions in the save yet");
 	} else {
-		ui_chart(a, row, ix, chart_w, chart_h, tl, vl, n, 0, loss_hi * 1.05);
+		ui_chart(a, row, ix, chart_w, chart_h, tl, vl, n, loss_lo, loss_hi);
 		ui_chart(a, row, ix + chart_w + 2, chart_w, chart_h, ta, va, n, 0, 1);
 	}
 	row += chart_h;

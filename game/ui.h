@@ -11,9 +11,6 @@
 #ifndef TTYPONG_UI_H
 #define TTYPONG_UI_H
 
-#include <stddef.h>
-#include <wchar.h>
-
 /* The smallest usable terminal, in cells. Below it the game pauses and asks
  * for a larger window. */
 #define UI_MIN_COLS 40
@@ -30,15 +27,5 @@ int ui_cmd_play(int argc, char **argv);
 
 /* Runs `ttypong watch [OPTIONS]`; same contract as ui_cmd_play(). */
 int ui_cmd_watch(int argc, char **argv);
-
-/* Renders up to two series as a line chart into a grid of w x h cells,
- * row-major into cells (w * h wide characters) and owner (w * h bytes: 0 for
- * an empty cell, else 1 + the index of the series drawn last in the cell).
- * With braille each cell holds 2 x 4 dots; otherwise each cell is one point
- * drawn with '*' (series 0), 'o' (series 1) or '+' where both meet. Values
- * map linearly from [lo, hi] (hi > lo) to the bottom and top rows and are
- * clamped; NaN values leave a gap. Points spread evenly over the width. */
-void ui_plot_render(const double *const series[2], size_t n, double lo, double hi,
-		    int w, int h, int braille, wchar_t *cells, unsigned char *owner);
 
 #endif
