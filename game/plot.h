@@ -1,5 +1,5 @@
 /* plot: line charts drawn with characters. plot_render() fills a grid of
- * cells that the UI copies to the screen; it knows nothing of curses, so
+ * cells that the UI copies to the screen. It does not use curses, so
  * tests can read its output directly. */
 #ifndef TTYPONG_PLOT_H
 #define TTYPONG_PLOT_H

@@ -8,7 +8,11 @@
  * window covers the keyboard's initial repeat delay (TERM_HOLD_FIRST_MS);
  * after repeats it is twice the measured repeat interval, clamped to
  * [TERM_HOLD_REPEAT_MIN_MS, TERM_HOLD_REPEAT_MAX_MS]. Between up and down,
- * the key pressed last wins while both count as held. */
+ * the key pressed last wins while both count as held.
+ *
+ * TODO: use the kitty keyboard protocol's release events where the terminal
+ * offers them. tmux 3.3 does not pass them on, so this model stays the
+ * fallback. */
 #ifndef TTYPONG_TERM_H
 #define TTYPONG_TERM_H
 

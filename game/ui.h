@@ -20,9 +20,9 @@
 #define UI_FPS 60
 
 /* Runs `ttypong play [OPTIONS]`; argv[0] is "play". Returns the exit
- * status: 0 after a quit, 1 when the save or the terminal failed, 2 for a
- * usage error or when stdin or stdout is not a terminal, 128 + the signal
- * number after SIGINT, SIGTERM or SIGHUP (the match is saved first). */
+ * status: 0 after a quit, 1 when the save or the terminal failed, and 2 for
+ * a usage error or when stdin or stdout is not a terminal. After SIGINT,
+ * SIGTERM or SIGHUP it saves the match and returns 128 + the signal number. */
 int ui_cmd_play(int argc, char **argv);
 
 /* Runs `ttypong watch [OPTIONS]`; same contract as ui_cmd_play(). */
