@@ -498,9 +498,14 @@ static void ui_on_epoch(void *user, const struct train_epoch *e)
 	a->train_ms += e->duration_ms;
 	if (a->agent_opts.train_ms > 0)
 		a->train_progress = fmin(1.0, a->train_ms / a->agent_opts.train_ms);
-	snprintf(a->train_line, sizeof a->train_line,
-		 "epoch %d: train loss %.3f acc %.2f, val loss %.3f acc %.2f",
-		 e->epoch, e->train_loss, e->train_acc, e->val_loss, e->val_acc);
+	if (isnan(e->val_loss))
+		snprintf(a->train_line, sizeof a->train_line,
+			 "epoch %d: train loss %.3f acc %.2f (no held-out rounds yet)",
+			 e->epoch, e->train_loss, e->train_acc);
+	else
+		snprintf(a->train_line, sizeof a->train_line,
+			 "epoch %d: train loss %.3f acc %.2f, val loss %.3f acc %.2f",
+			 e->epoch, e->train_loss, e->train_acc, e->val_loss, e->val_acc);
 	if (now - a->drawn_ns < UI_FRAME_NS)
 		return;
 	a->drawn_ns = now;
@@ -522,7 +527,11 @@ static void ui_train(struct ui_app *a)
 
 	agent_train(a->agent, &rep);
 	a->train_progress = 1.0;
-	if (rep.status == AGENT_OK)
+	if (rep.status == AGENT_OK && isnan(rep.val_loss))
+		snprintf(a->train_line, sizeof a->train_line,
+			 "v%lld plays: %zu rounds, %d epoch%s, no held-out rounds yet",
+			 (long long)rep.model_id, rep.rounds, rep.epochs, rep.epochs == 1 ? "" : "s");
+	else if (rep.status == AGENT_OK)
 		snprintf(a->train_line, sizeof a->train_line,
 			 "v%lld plays (%s): val loss %.3f acc %.2f, %zu rounds, %d epoch%s",
 			 (long long)rep.model_id, rep.promoted ? "promoted" : "not promoted",
@@ -636,6 +645,11 @@ static void ui_change_speed(struct ui_app *a, double factor)
 {
 	if (a->opts.mode != UI_MODE_WATCH)
 		return;
+	if (a->opts.speed_max) {
+		if (factor > 1)
+			return;
+		a->speed = UI_SPEED_MAX;
+	}
 	a->opts.speed_max = false;
 	a->speed *= factor;
 	if (a->speed < 1.0)
@@ -1251,7 +1265,7 @@ static int ui_run(struct ui_opts *opts)
 
 	if (cli_open_store(opts->db, &a->store) != CLI_EXIT_OK)
 		goto out;
-	if (ui_setup_players(a) != 0 || ui_rec_begin_session(a) != 0)
+	if (ui_setup_players(a) != 0)
 		goto out;
 	ui_load_versions(a);
 
@@ -1263,6 +1277,8 @@ static int ui_run(struct ui_opts *opts)
 	}
 	a->g = a->caps.utf8 ? &ui_glyphs_utf8 : &ui_glyphs_ascii;
 	ui_init_colors(a);
+	if (ui_rec_begin_session(a) != 0)
+		goto out;
 
 	ui_start_round(a);
 	ui_loop(a);

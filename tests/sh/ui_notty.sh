@@ -1,6 +1,7 @@
 #!/bin/sh
 # ui: play and watch need a terminal on stdin and stdout; without one they
-# print one line and exit with status 2.
+# print one line and exit with status 2. A terminal type that curses does
+# not know gives one line, status 1 and no recorded session.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$ROOT/ttypong
 TMP=$(mktemp -d)
@@ -27,4 +28,22 @@ done
 tmux -L "$sock" kill-server 2>/dev/null
 [ "$(cat "$TMP/status" 2>/dev/null)" = 2 ] || { echo "FAIL: play >file exited '$(cat "$TMP/status" 2>/dev/null)', expected 2"; exit 1; }
 grep -q 'needs a terminal' "$TMP/err" || { echo "FAIL: play >file printed: $(cat "$TMP/err")"; exit 1; }
+
+# A terminal type curses does not know: one line, status 1, no session.
+rm -f "$TMP/status"
+sock=ttypong-test-$$-term
+tmux -L "$sock" -f /dev/null new-session -d -x 80 -y 24 \
+	"env TERM=no-such-terminal \"$BIN\" play --db \"$TMP/term.db\" 2>\"$TMP/err\"; echo \$? >\"$TMP/status\""
+tries=50
+while [ ! -s "$TMP/status" ] && [ $tries -gt 0 ]; do
+	sleep 0.1
+	tries=$((tries - 1))
+done
+tmux -L "$sock" kill-server 2>/dev/null
+[ "$(cat "$TMP/status" 2>/dev/null)" = 1 ] || { echo "FAIL: unknown TERM exited '$(cat "$TMP/status" 2>/dev/null)', expected 1"; exit 1; }
+grep -q "TERM='no-such-terminal'" "$TMP/err" || { echo "FAIL: unknown TERM printed: $(cat "$TMP/err")"; exit 1; }
+if command -v sqlite3 >/dev/null 2>&1; then
+	[ "$(sqlite3 "$TMP/term.db" 'SELECT count(*) FROM sessions')" = 0 ] ||
+		{ echo "FAIL: a session was recorded although the UI never started"; exit 1; }
+fi
 exit 0
