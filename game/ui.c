@@ -1132,6 +1132,7 @@ static void ui_draw_help(const struct ui_app *a, const struct ui_layout *l)
 		"P / Space   pause",
 		"? / H       this help",
 		"Q / Esc     quit (the match is saved)",
+		"R           rematch, once a match is over",
 		"",
 		"You play left; the AI right. It trains",
 		"on every round between rounds.",
