@@ -5,7 +5,6 @@
 #include <curses.h>
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,7 +28,8 @@
 /* Share of a frame that stepping may use before the loop draws, so that a
  * slow machine or --speed max still redraws and reads keys every frame. */
 #define UI_STEP_BUDGET_NS (UI_FRAME_NS * 3 / 4)
-/* How long the training panel stays after a round when nothing trains. */
+/* How long the training panel stays after training at 1x, before the next
+ * round starts. */
 #define UI_BETWEEN_MS 1500
 /* Frames kept in memory before they are appended to the open round. */
 #define UI_REC_BATCH 256
@@ -425,25 +425,33 @@ static void ui_rec_close(struct ui_app *a)
 
 /* ---- panel data --------------------------------------------------------- */
 
-/* Reloads the newest model versions (at most UI_HISTORY_MAX) for the curves.
- * A failed read leaves the curves as they were: they are only shown. */
+/* Appends the model versions stored since the last call (ids grow), keeping
+ * the newest UI_HISTORY_MAX for the charts. Each read loads a whole model,
+ * weights included, so only new ids are read. A failed read leaves the
+ * charts as they were, because they are only shown. */
 static void ui_load_versions(struct ui_app *a)
 {
 	int64_t *ids = NULL;
+	int64_t last = a->n_versions ? a->versions[a->n_versions - 1].id : 0;
 	size_t n = 0, first;
 
 	if (store_model_list(a->store, &ids, &n) != STORE_OK)
 		return;
 	first = n > UI_HISTORY_MAX ? n - UI_HISTORY_MAX : 0;
-	a->n_versions = 0;
 	for (size_t i = first; i < n; i++) {
 		struct store_model *m = NULL;
 		struct store_epoch *ep = NULL;
 		size_t n_ep = 0;
-		struct ui_version *v = &a->versions[a->n_versions];
+		struct ui_version *v;
 
-		if (store_model_get(a->store, ids[i], &m) != STORE_OK)
+		if (ids[i] <= last || store_model_get(a->store, ids[i], &m) != STORE_OK)
 			continue;
+		if (a->n_versions == UI_HISTORY_MAX) {
+			memmove(a->versions, a->versions + 1,
+				(UI_HISTORY_MAX - 1) * sizeof a->versions[0]);
+			a->n_versions--;
+		}
+		v = &a->versions[a->n_versions++];
 		v->id = m->id;
 		v->train_loss = m->train_loss;
 		v->val_loss = m->val_loss;
@@ -454,7 +462,6 @@ static void ui_load_versions(struct ui_app *a)
 		if (store_epochs_get(a->store, ids[i], &ep, &n_ep) == STORE_OK && n_ep > 0)
 			v->train_acc = ep[n_ep - 1].train_acc;
 		free(ep);
-		a->n_versions++;
 	}
 	free(ids);
 }
