@@ -536,13 +536,15 @@ static void ui_train(struct ui_app *a)
 	a->train_progress = 1.0;
 	if (rep.status == AGENT_OK && isnan(rep.val_loss))
 		snprintf(a->train_line, sizeof a->train_line,
-			 "v%lld plays: %zu rounds, %d epoch%s, no held-out rounds yet",
-			 (long long)rep.model_id, rep.rounds, rep.epochs, rep.epochs == 1 ? "" : "s");
+			 "v%lld plays: %zu round%s, %d epoch%s, no held-out rounds yet",
+			 (long long)rep.model_id, rep.rounds, rep.rounds == 1 ? "" : "s",
+			 rep.epochs, rep.epochs == 1 ? "" : "s");
 	else if (rep.status == AGENT_OK)
 		snprintf(a->train_line, sizeof a->train_line,
-			 "v%lld plays (%s): val loss %.3f acc %.2f, %zu rounds, %d epoch%s",
+			 "v%lld plays (%s): val loss %.3f acc %.2f, %zu round%s, %d epoch%s",
 			 (long long)rep.model_id, rep.promoted ? "promoted" : "not promoted",
-			 rep.val_loss, rep.val_acc, rep.rounds, rep.epochs, rep.epochs == 1 ? "" : "s");
+			 rep.val_loss, rep.val_acc, rep.rounds, rep.rounds == 1 ? "" : "s",
+			 rep.epochs, rep.epochs == 1 ? "" : "s");
 	else if (rep.status == AGENT_ERR_NO_DATA)
 		snprintf(a->train_line, sizeof a->train_line, "no labelled frames yet: play on");
 	else
@@ -727,14 +729,36 @@ static void ui_on_key(struct ui_app *a, wint_t ch, bool fkey, int64_t now_ms)
 	}
 }
 
-/* Reads every key waiting, so repeats never queue up behind the frame. */
-static void ui_read_input(struct ui_app *a, int64_t now_ns)
+/* Skips the rest of an escape sequence that curses did not decode (Alt+key,
+ * or a CSI or SS3 sequence it has no key for). Curses has already waited
+ * TERM_ESC_DELAY_MS for the sequence, so its bytes are buffered. */
+static void ui_skip_sequence(wint_t first)
 {
 	wint_t ch;
+
+	if (first == '[') {
+		/* Parameter and intermediate bytes, then one final byte. */
+		while (get_wch(&ch) == OK && ch >= 0x20 && ch <= 0x3f)
+			;
+	} else if (first == 'O') {
+		get_wch(&ch);
+	}
+}
+
+/* Reads every key waiting, so repeats never queue up behind the frame. A
+ * lone Esc is a key; Esc followed by more input is a sequence to skip. */
+static void ui_read_input(struct ui_app *a, int64_t now_ns)
+{
+	wint_t ch, next;
 	int rc;
 
-	while ((rc = get_wch(&ch)) != ERR)
+	while ((rc = get_wch(&ch)) != ERR) {
+		if (rc == OK && ch == 27 && get_wch(&next) != ERR) {
+			ui_skip_sequence(next);
+			continue;
+		}
 		ui_on_key(a, ch, rc == KEY_CODE_YES, now_ns / 1000000);
+	}
 }
 
 /* ---- drawing helpers ---------------------------------------------------- */
@@ -1103,7 +1127,7 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	}
 	row += chart_h;
 	/* The legend: colours, or in ASCII the point characters. */
-	ui_text(row, ix, iw, A_NORMAL, "%zu model versions:", n);
+	ui_text(row, ix, iw, A_NORMAL, "%zu model version%s:", n, n == 1 ? "" : "s");
 	ui_text(row, ix + 21, 8, ui_attr(a, UI_PAIR_SERIES0, A_NORMAL), "%strain",
 		a->caps.utf8 ? "" : "* ");
 	ui_text(row, ix + 30, 6, ui_attr(a, UI_PAIR_SERIES1, A_BOLD), "%sval",
