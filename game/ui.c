@@ -541,10 +541,10 @@ static void ui_train(struct ui_app *a)
 			 rep.epochs, rep.epochs == 1 ? "" : "s");
 	else if (rep.status == AGENT_OK)
 		snprintf(a->train_line, sizeof a->train_line,
-			 "v%lld plays (%s): val loss %.3f acc %.2f, %zu round%s, %d epoch%s",
-			 (long long)rep.model_id, rep.promoted ? "promoted" : "not promoted",
-			 rep.val_loss, rep.val_acc, rep.rounds, rep.rounds == 1 ? "" : "s",
-			 rep.epochs, rep.epochs == 1 ? "" : "s");
+			 "v%lld val loss %.3f acc %.2f (%s), %zu round%s, %d epoch%s",
+			 (long long)rep.model_id, rep.val_loss, rep.val_acc,
+			 rep.promoted ? "promoted" : "not promoted",
+			 rep.rounds, rep.rounds == 1 ? "" : "s", rep.epochs, rep.epochs == 1 ? "" : "s");
 	else if (rep.status == AGENT_ERR_NO_DATA)
 		snprintf(a->train_line, sizeof a->train_line, "no labelled frames yet: play on");
 	else
@@ -927,8 +927,19 @@ static void ui_sparkline(const struct ui_app *a, int y, int x, int w, const doub
 struct ui_layout {
 	int rows, cols;
 	int fy, fx, fh, fw;	/* field interior, cells */
+	bool side;		/* the panel stays beside the field */
+	int py, px, ph, pw;	/* panel box, cells */
 };
 
+/* A terminal this wide keeps the training panel beside the field. */
+#define UI_SIDE_MIN_COLS 120
+#define UI_SIDE_MIN_ROWS 20
+#define UI_SIDE_PANEL_W 48
+
+/* Lays out a terminal of rows x cols: the HUD on row 0, the field's box from
+ * row 1 to rows - 2 and the probability bars on the last row. On a wide
+ * terminal the panel takes the right-hand side of the field's rows; on
+ * others it is drawn over the middle of the field between rounds. */
 static void ui_layout(struct ui_layout *l, int rows, int cols)
 {
 	l->rows = rows;
@@ -937,6 +948,19 @@ static void ui_layout(struct ui_layout *l, int rows, int cols)
 	l->fx = 1;
 	l->fh = rows - 4;
 	l->fw = cols - 2;
+	l->side = cols >= UI_SIDE_MIN_COLS && rows >= UI_SIDE_MIN_ROWS;
+	if (l->side) {
+		l->pw = UI_SIDE_PANEL_W;
+		l->ph = rows - 2 < 24 ? rows - 2 : 24;
+		l->py = 1;
+		l->px = cols - l->pw;
+		l->fw = cols - l->pw - 3;
+		return;
+	}
+	l->pw = cols - 4 < 76 ? cols - 4 : 76;
+	l->ph = rows - 2 < 18 ? rows - 2 : 18;
+	l->py = (rows - l->ph) / 2;
+	l->px = (cols - l->pw) / 2;
 }
 
 static int ui_field_col(const struct ui_layout *l, double x)
@@ -1079,12 +1103,10 @@ static void ui_draw_probs(const struct ui_app *a, const struct ui_layout *l)
 	}
 }
 
-/* The training panel, over the middle of the field. */
+/* The training panel, beside the field or over its middle (ui_layout()). */
 static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 {
-	int w = l->cols - 4 < 76 ? l->cols - 4 : 76;
-	int h = l->rows - 2 < 18 ? l->rows - 2 : 18;
-	int y = (l->rows - h) / 2, x = (l->cols - w) / 2;
+	int w = l->pw, h = l->ph, y = l->py, x = l->px;
 	int iw = w - 4, ix = x + 2, row = y + 1;
 	int chart_h = h - 7;
 	int chart_w = (iw - 2) / 2;
@@ -1149,7 +1171,7 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 			 won ? "You win" : "The AI wins", a->st.score[CORE_LEFT],
 			 a->st.score[CORE_RIGHT]);
 		ui_text_centre(y + h - 1, x + 1, w - 2, A_BOLD | A_REVERSE, msg);
-	} else {
+	} else if (a->screen == UI_SCREEN_BETWEEN) {
 		ui_text_centre(y + h - 1, x + 1, w - 2, ui_attr(a, UI_PAIR_DIM, A_DIM),
 			       " space: next round ");
 	}
@@ -1223,7 +1245,7 @@ static void ui_draw(struct ui_app *a)
 	ui_draw_hud(a, &l);
 	ui_draw_field(a, &l);
 	ui_draw_probs(a, &l);
-	if (a->screen != UI_SCREEN_PLAY)
+	if (l.side || a->screen != UI_SCREEN_PLAY)
 		ui_draw_panel(a, &l);
 	if (a->paused && !a->help)
 		ui_text_centre(l.fy + l.fh / 2, l.fx, l.fw, A_BOLD | A_REVERSE,
