@@ -96,9 +96,12 @@ static void term_install_signals(void)
 {
 	struct sigaction sa;
 
+	/* SA_RESTART keeps the save's I/O from failing with EINTR; the frame
+	 * sleep still wakes, because clock_nanosleep() is never restarted. */
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = term_on_stop;
+	sa.sa_flags = SA_RESTART;
 	for (size_t i = 0; i < sizeof term_stop_signals / sizeof term_stop_signals[0]; i++)
 		sigaction(term_stop_signals[i], &sa, NULL);
 

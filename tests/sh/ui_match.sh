@@ -8,7 +8,7 @@ wait_for '(You win 1-0|The AI wins 0-1)\.  r: rematch   q: quit' 40
 tm send-keys -t test r
 wait_for '^You 0 : 0 AI +round 1'
 tm send-keys -t test Escape
-wait_for '^EXIT=0$'
+wait_exit 0
 [ "$(sql "SELECT count(*) FROM rounds WHERE winner IN ('left', 'right')")" -ge 1 ] ||
 	fail "the match's round is not saved"
 exit 0

@@ -18,7 +18,7 @@ wait_for '^You [01] : [01] AI +round 2 '
 sleep 0.3
 screen | grep -q 'Training' && fail "the training panel is still open in round 2"
 tm send-keys -t test q
-wait_for '^EXIT=0$'
+wait_exit 0
 screen | grep -Eq '(^|[ ;])echo( |$)' || fail "stty shows no echo after exit"
 screen | grep -Eq '(^|[ ;])icanon( |$)' || fail "stty shows no icanon after exit"
 

@@ -12,7 +12,7 @@ sane() {
 start 80 24 "$BIN" play --db "$DB"
 wait_for '^You 0 : 0 AI'
 tm send-keys -t test C-c
-wait_for '^EXIT=130$'
+wait_exit 130
 sane "Ctrl-C"
 [ "$(sql "SELECT count(*) FROM sessions WHERE ended_ms IS NOT NULL")" = 1 ] ||
 	fail "Ctrl-C left the session open"
@@ -26,7 +26,7 @@ for sig in SEGV ABRT; do
 	SEGV) want=139 ;;
 	ABRT) want=134 ;;
 	esac
-	wait_for "^EXIT=$want\$"
+	wait_exit "$want"
 	sane "SIG$sig"
 done
 exit 0

@@ -9,7 +9,7 @@ wait_for '^tracker [0-9]+ : [0-9]+ AI'
 wait_for 'speed max'
 wait_for 'round ([3-9]|[1-9][0-9])' 60
 tm send-keys -t test q
-wait_for '^EXIT=0$'
+wait_exit 0
 [ "$(sql "SELECT count(*) FROM sessions WHERE kind = 'watch' AND human_side IS NULL AND ended_ms IS NOT NULL")" = 1 ] ||
 	fail "no closed watch session"
 [ "$(sql "SELECT count(*) FROM rounds")" -ge 2 ] || fail "fewer than 2 rounds saved"
@@ -20,7 +20,7 @@ stop_server
 start 80 24 "$BIN" watch --opponent self --speed 4 --db "$DB"
 wait_for '^net [0-9]+ : [0-9]+ AI'
 tm send-keys -t test q
-wait_for '^EXIT=0$'
+wait_exit 0
 [ "$(sql "SELECT left_ctrl || ',' || right_ctrl FROM sessions ORDER BY id DESC LIMIT 1")" = "net,net" ] ||
 	fail "the self session is not recorded as net against net"
 exit 0
