@@ -60,9 +60,11 @@ struct label_geom {
 struct label_opts {
 	enum label_teacher teacher;
 	/* Half-width of the band around the target in which the label is
-	 * "stay", in paddle half-heights (0.25 with an 8-unit half-height is 2
-	 * field units). It must exceed half a step of paddle travel, or the
-	 * label flips between up and down around the target. */
+	 * "stay", in paddle half-heights (0.6 with the default 8-unit
+	 * half-height is 4.8 field units, well inside the 9 units within which
+	 * the paddle still meets the ball). It must exceed half a step of
+	 * paddle travel (0.75 units by default), or the label flips between up
+	 * and down around the target. */
 	double dead_zone;
 };
 

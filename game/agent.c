@@ -88,12 +88,12 @@ void agent_opts_default(struct agent_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->label.teacher = LABEL_TEACHER_HINDSIGHT;
-	o->label.dead_zone = 0.25;
+	o->label.dead_zone = 0.6;
 	o->human_side = CORE_LEFT;
 	o->train_ms = 150;
 	o->epochs = 0;
 	o->batch_size = 64;
-	o->augment = 2;
+	o->augment = 6;
 	o->recent_rounds = 8;
 	o->older_rounds = 8;
 	o->val_fraction = 0.2;

@@ -48,12 +48,12 @@ enum agent_status {
 
 /* Settings of the trainer. agent_opts_default() gives the values noted. */
 struct agent_opts {
-	struct label_opts label;	/* hindsight teacher, dead zone 0.25 */
+	struct label_opts label;	/* hindsight teacher, dead zone 0.6 */
 	enum core_side human_side;	/* CORE_LEFT: whose moves the human teacher copies */
 	double train_ms;		/* 150: budget of one agent_train(); 0 = use epochs */
 	int epochs;			/* 0: epochs per step when train_ms is 0 */
 	int batch_size;			/* 64 */
-	/* 2: extra rows made from each hindsight-labelled frame, each with the
+	/* 6: extra rows made from each hindsight-labelled frame, each with the
 	 * own paddle at a random height, the ball at a random speed on the
 	 * same path and, half of the time, the field flipped top to bottom.
 	 * The crossing height depends on none of these, so the rows carry
