@@ -18,6 +18,15 @@
  * reserve is twice the previous step's storing time when that was longer. */
 #define AGENT_STORE_RESERVE_MS 2.0
 
+/* Share of the budget kept free for the clock's jitter on a busy machine,
+ * where a batch or an evaluation can take longer than the previous one. */
+#define AGENT_BUDGET_SLACK 0.03
+
+/* Rounds longer than this many frames (30 s of play) get proportionally
+ * fewer augmented rows per frame, so a long rally cannot fill a step's
+ * budget with labelling. */
+#define AGENT_AUGMENT_FRAMES 1800
+
 /* The labeller reads rows in the core's feature order. */
 _Static_assert(LABEL_N_FEATURES == CORE_FEATURE_COUNT, "feature count");
 _Static_assert((int)LABEL_F_BALL_X == (int)CORE_FEAT_BALL_X &&
@@ -359,7 +368,8 @@ static bool agent_vary_row(float *row, struct rng *r)
 	return flip;
 }
 
-/* Appends o->augment variants of each labelled frame. The hindsight target
+/* Appends o->augment variants of each labelled frame, fewer in rounds
+ * longer than AGENT_AUGMENT_FRAMES. The hindsight target
  * (the crossing height) depends on neither the own paddle nor the ball's
  * speed along its path, and flips with the field, so every variant keeps a
  * true label. Rallies in play get faster than in the first recorded rounds,
@@ -369,6 +379,7 @@ static int agent_augment(const struct label_geom *g, const struct agent_opts *o,
 			 struct train_data *d)
 {
 	float row[CORE_FEATURE_COUNT];
+	double keep = n > AGENT_AUGMENT_FRAMES ? (double)AGENT_AUGMENT_FRAMES / (double)n : 1.0;
 	int id;
 	int rc = TRAIN_OK;
 
@@ -376,6 +387,8 @@ static int agent_augment(const struct label_geom *g, const struct agent_opts *o,
 		if (isnan(target[i]))
 			continue;
 		for (uint32_t k = 0; k < o->augment && rc == TRAIN_OK; k++) {
+			if (keep < 1.0 && rng_uniform(r) >= keep)
+				continue;
 			memcpy(row, feats + i * CORE_FEATURE_COUNT, sizeof row);
 			if (agent_vary_row(row, r))
 				id = label_for_target(g, &o->label, row[CORE_FEAT_OWN_Y], -target[i]);
@@ -649,7 +662,8 @@ static enum agent_status agent_fit(struct agent *a, struct nn_model *cand, const
 	if (a->opts.train_ms > 0) {
 		double reserve = 2 * a->store_ms > AGENT_STORE_RESERVE_MS ? 2 * a->store_ms :
 				 AGENT_STORE_RESERVE_MS;
-		double left = a->opts.train_ms - (train_now_ms() - start_ms) - reserve;
+		double left = a->opts.train_ms * (1 - AGENT_BUDGET_SLACK) -
+			      (train_now_ms() - start_ms) - reserve;
 
 		to.budget_ms = left > 0.001 ? left : 0.001;
 		to.epochs = a->opts.epochs > 0 ? a->opts.epochs : 1000000;
