@@ -45,7 +45,7 @@ enum label_teacher {
 	LABEL_TEACHER_HUMAN,
 };
 
-/* How features map back to field units, and the geometry of the own side.
+/* Scales from features back to field units, and the geometry of the own side.
  * Lengths are in field units and times in seconds. */
 struct label_geom {
 	double x_scale;		/* field units per unit of the ball x feature */
@@ -92,7 +92,7 @@ void label_targets(const struct label_geom *g, const float *feats, size_t n, dou
 
 /* Returns the class for a paddle at own (the own paddle feature) heading
  * for target_y (field units), or LABEL_NONE for a NaN target. A target at
- * or beyond the paddle's limit (paddle_scale) asks for the limit itself,
+ * or beyond the paddle's limit (paddle_scale) means the limit itself,
  * without a dead zone. */
 int label_for_target(const struct label_geom *g, const struct label_opts *o, float own,
 		     double target_y);
