@@ -1,64 +1,557 @@
-/* kern: plain C reference kernels. */
+/* kern: matrix kernels in plain C, AVX2+FMA and AVX-512, chosen at run time.
+ *
+ * Every matrix product goes through one strided routine per instruction set,
+ * gemm_c, gemm_avx2 or gemm_avx512:
+ *   C[i][j] = bias[j] + (C[i][j] if KERN_ACC) + sum over p of A(i, p) * B[p][j]
+ * where A(i, p) = a[i*ars + p*acs]. The strides let one routine compute A*B
+ * (ars = k, acs = 1), A^T*B (ars = 1, acs = m) and column sums (A a single
+ * 1.0, both strides 0). A*B^T copies blocks of B transposed onto the stack.
+ * The vector versions keep a block of C of up to 4 rows and 64 (AVX-512) or
+ * 16 (AVX2) columns in registers across the whole sum over p. That suits the
+ * network's shapes, with batches of 1 to 256 rows and widths of 3, 6 and 64. */
 #include "kern.h"
 
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define KERN_X86 1
+#include <immintrin.h>
+#else
+#define KERN_X86 0
+#endif
+
+enum {
+	KERN_RELU = 1,	/* apply max(x, 0) to the result */
+	KERN_ACC = 2,	/* add the product to C instead of overwriting C */
+	KERN_ROWS = 4,	/* rows of C one vector tile covers */
+	KERN_TILE = 64,	/* side of the transposed B block in gemm_nt */
+};
+
+/* One strided product, as the top of the file defines it. */
+struct gemm {
+	int m, n, k;
+	const float *a;
+	ptrdiff_t ars, acs;
+	const float *b;
+	ptrdiff_t ldb;
+	float *c;
+	ptrdiff_t ldc;
+	const float *bias;
+	int flags;
+};
+
+struct kern_ops {
+	void (*gemm)(const struct gemm *g);
+	void (*adam)(const struct kern_adam *opt, int n, float *w,
+		     const float *g, float *m, float *v);
+};
+
+/* Plain C versions. */
+
+static void gemm_c(const struct gemm *g)
+{
+	for (int i = 0; i < g->m; i++) {
+		float *row = g->c + i * g->ldc;
+
+		if (!(g->flags & KERN_ACC))
+			memset(row, 0, (size_t)g->n * sizeof *row);
+		if (g->bias)
+			for (int j = 0; j < g->n; j++)
+				row[j] += g->bias[j];
+		for (int p = 0; p < g->k; p++) {
+			float x = g->a[i * g->ars + p * g->acs];
+			const float *w = g->b + p * g->ldb;
+
+			for (int j = 0; j < g->n; j++)
+				row[j] += x * w[j];
+		}
+		if (g->flags & KERN_RELU)
+			for (int j = 0; j < g->n; j++)
+				row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+	}
+}
+
+/* Applies one Adam step in plain C. The vector versions repeat these float
+ * operations in the same order, so all versions give identical bits. */
+static void adam_c(const struct kern_adam *opt, int n, float *w,
+		   const float *g, float *m, float *v)
+{
+	float b1 = (float)opt->beta1, c1 = (float)(1.0 - opt->beta1);
+	float b2 = (float)opt->beta2, c2 = (float)(1.0 - opt->beta2);
+	float d1 = 1.0f - opt->beta1_power, d2 = 1.0f - opt->beta2_power;
+	float eps = (float)opt->epsilon, neg_lr = (float)-opt->lr;
+
+	for (int i = 0; i < n; i++) {
+		float mi = m[i] * b1 + g[i] * c1;
+		float vi = v[i] * b2 + (g[i] * g[i]) * c2;
+		float step = (mi / d1) / (sqrtf(vi / d2) + eps);
+
+		m[i] = mi;
+		v[i] = vi;
+		w[i] = step * neg_lr + w[i];
+	}
+}
+
+#if KERN_X86
+
+/* AVX-512 versions. Masked loads and stores cover the columns past the last
+ * full vector, so every tile runs the same code. */
+
+#define KERN_AVX512 __attribute__((target("avx512f")))
+#define KERN_INLINE static inline __attribute__((always_inline))
+
+static KERN_AVX512 __mmask16 lanes512(int count)
+{
+	return count >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << count) - 1);
+}
+
+/* Computes rows [i0, i0+R) and vectors [0, V) of the column block at j0,
+ * whose last vector has only the lanes in last. */
+KERN_INLINE KERN_AVX512 void tile512(const struct gemm *g, const int R,
+				     const int V, __mmask16 last, int i0, int j0)
+{
+	__m512 acc[KERN_ROWS][4];
+	__mmask16 mask[4];
+	const float *ap = g->a + i0 * g->ars;
+	const float *bp = g->b + j0;
+
+	for (int v = 0; v < V; v++)
+		mask[v] = v == V - 1 ? last : (__mmask16)0xffff;
+
+	/* Start from the bias and, when accumulating, from C. */
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++) {
+#pragma GCC unroll 4
+		for (int v = 0; v < V; v++) {
+			float *cp = g->c + (i0 + r) * g->ldc + j0 + 16 * v;
+
+			acc[r][v] = g->bias ? _mm512_maskz_loadu_ps(mask[v], g->bias + j0 + 16 * v)
+					    : _mm512_setzero_ps();
+			if (g->flags & KERN_ACC)
+				acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(mask[v], cp));
+		}
+	}
+
+	for (int p = 0; p < g->k; p++) {
+		__m512 bv[4];
+
+#pragma GCC unroll 4
+		for (int v = 0; v < V; v++)
+			bv[v] = _mm512_maskz_loadu_ps(mask[v], bp + 16 * v);
+#pragma GCC unroll 4
+		for (int r = 0; r < R; r++) {
+			__m512 x = _mm512_set1_ps(ap[r * g->ars]);
+
+#pragma GCC unroll 4
+			for (int v = 0; v < V; v++)
+				acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
+		}
+		ap += g->acs;
+		bp += g->ldb;
+	}
+
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++) {
+#pragma GCC unroll 4
+		for (int v = 0; v < V; v++) {
+			float *cp = g->c + (i0 + r) * g->ldc + j0 + 16 * v;
+			__m512 x = acc[r][v];
+
+			if (g->flags & KERN_RELU)
+				x = _mm512_max_ps(x, _mm512_setzero_ps());
+			_mm512_mask_storeu_ps(cp, mask[v], x);
+		}
+	}
+}
+
+static KERN_AVX512 void gemm_avx512(const struct gemm *g)
+{
+	for (int j0 = 0; j0 < g->n; j0 += 64) {
+		int width = g->n - j0 < 64 ? g->n - j0 : 64;
+		int nv = (width + 15) / 16;
+		__mmask16 last = lanes512(width - 16 * (nv - 1));
+
+		for (int i0 = 0; i0 < g->m; i0 += KERN_ROWS) {
+			int rows = g->m - i0 < KERN_ROWS ? g->m - i0 : KERN_ROWS;
+
+			/* Constant R and V let each tile keep its sums in registers. */
+			switch ((rows - 1) * 4 + nv - 1) {
+			case 0: tile512(g, 1, 1, last, i0, j0); break;
+			case 1: tile512(g, 1, 2, last, i0, j0); break;
+			case 2: tile512(g, 1, 3, last, i0, j0); break;
+			case 3: tile512(g, 1, 4, last, i0, j0); break;
+			case 4: tile512(g, 2, 1, last, i0, j0); break;
+			case 5: tile512(g, 2, 2, last, i0, j0); break;
+			case 6: tile512(g, 2, 3, last, i0, j0); break;
+			case 7: tile512(g, 2, 4, last, i0, j0); break;
+			case 8: tile512(g, 3, 1, last, i0, j0); break;
+			case 9: tile512(g, 3, 2, last, i0, j0); break;
+			case 10: tile512(g, 3, 3, last, i0, j0); break;
+			case 11: tile512(g, 3, 4, last, i0, j0); break;
+			case 12: tile512(g, 4, 1, last, i0, j0); break;
+			case 13: tile512(g, 4, 2, last, i0, j0); break;
+			case 14: tile512(g, 4, 3, last, i0, j0); break;
+			default: tile512(g, 4, 4, last, i0, j0); break;
+			}
+		}
+	}
+}
+
+static KERN_AVX512 void adam_avx512(const struct kern_adam *opt, int n, float *w,
+				    const float *g, float *m, float *v)
+{
+	__m512 b1 = _mm512_set1_ps((float)opt->beta1);
+	__m512 c1 = _mm512_set1_ps((float)(1.0 - opt->beta1));
+	__m512 b2 = _mm512_set1_ps((float)opt->beta2);
+	__m512 c2 = _mm512_set1_ps((float)(1.0 - opt->beta2));
+	__m512 d1 = _mm512_set1_ps(1.0f - opt->beta1_power);
+	__m512 d2 = _mm512_set1_ps(1.0f - opt->beta2_power);
+	__m512 eps = _mm512_set1_ps((float)opt->epsilon);
+	__m512 neg_lr = _mm512_set1_ps((float)-opt->lr);
+
+	for (int i = 0; i < n; i += 16) {
+		__mmask16 k = lanes512(n - i);
+		__m512 gi = _mm512_maskz_loadu_ps(k, g + i);
+		__m512 mi = _mm512_maskz_loadu_ps(k, m + i);
+		__m512 vi = _mm512_maskz_loadu_ps(k, v + i);
+		__m512 wi = _mm512_maskz_loadu_ps(k, w + i);
+		__m512 step;
+
+		mi = _mm512_add_ps(_mm512_mul_ps(mi, b1), _mm512_mul_ps(gi, c1));
+		vi = _mm512_add_ps(_mm512_mul_ps(vi, b2),
+				   _mm512_mul_ps(_mm512_mul_ps(gi, gi), c2));
+		step = _mm512_div_ps(_mm512_div_ps(mi, d1),
+				     _mm512_add_ps(_mm512_sqrt_ps(_mm512_div_ps(vi, d2)), eps));
+		_mm512_mask_storeu_ps(m + i, k, mi);
+		_mm512_mask_storeu_ps(v + i, k, vi);
+		_mm512_mask_storeu_ps(w + i, k, _mm512_add_ps(_mm512_mul_ps(step, neg_lr), wi));
+	}
+}
+
+/* AVX2+FMA versions. Masked moves are slow on some CPUs, so only the last
+ * vector of a partial column block uses them. */
+
+#define KERN_AVX2 __attribute__((target("avx2,fma")))
+
+static KERN_AVX2 __m256i lanes256(int count)
+{
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32(count),
+				  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+KERN_INLINE KERN_AVX2 __m256 load256(const float *p, int masked, __m256i mask)
+{
+	return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+}
+
+KERN_INLINE KERN_AVX2 void store256(float *p, int masked, __m256i mask, __m256 x)
+{
+	if (masked)
+		_mm256_maskstore_ps(p, mask, x);
+	else
+		_mm256_storeu_ps(p, x);
+}
+
+/* Computes rows [i0, i0+R) and vectors [0, V) of the column block at j0.
+ * When M is set, the last vector has only the lanes in last. */
+KERN_INLINE KERN_AVX2 void tile256(const struct gemm *g, const int R, const int V,
+				   const int M, __m256i last, int i0, int j0)
+{
+	__m256 acc[KERN_ROWS][2];
+	const float *ap = g->a + i0 * g->ars;
+	const float *bp = g->b + j0;
+
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
+		for (int v = 0; v < V; v++) {
+			int masked = M && v == V - 1;
+			float *cp = g->c + (i0 + r) * g->ldc + j0 + 8 * v;
+
+			acc[r][v] = g->bias ? load256(g->bias + j0 + 8 * v, masked, last)
+					    : _mm256_setzero_ps();
+			if (g->flags & KERN_ACC)
+				acc[r][v] = _mm256_add_ps(acc[r][v], load256(cp, masked, last));
+		}
+	}
+
+	for (int p = 0; p < g->k; p++) {
+		__m256 bv[2];
+
+#pragma GCC unroll 2
+		for (int v = 0; v < V; v++)
+			bv[v] = load256(bp + 8 * v, M && v == V - 1, last);
+#pragma GCC unroll 4
+		for (int r = 0; r < R; r++) {
+			__m256 x = _mm256_broadcast_ss(ap + r * g->ars);
+
+#pragma GCC unroll 2
+			for (int v = 0; v < V; v++)
+				acc[r][v] = _mm256_fmadd_ps(x, bv[v], acc[r][v]);
+		}
+		ap += g->acs;
+		bp += g->ldb;
+	}
+
+#pragma GCC unroll 4
+	for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
+		for (int v = 0; v < V; v++) {
+			float *cp = g->c + (i0 + r) * g->ldc + j0 + 8 * v;
+			__m256 x = acc[r][v];
+
+			if (g->flags & KERN_RELU)
+				x = _mm256_max_ps(x, _mm256_setzero_ps());
+			store256(cp, M && v == V - 1, last, x);
+		}
+	}
+}
+
+static KERN_AVX2 void gemm_avx2(const struct gemm *g)
+{
+	for (int j0 = 0; j0 < g->n; j0 += 16) {
+		int width = g->n - j0 < 16 ? g->n - j0 : 16;
+		int nv = (width + 7) / 8;
+		int masked = width % 8 != 0;
+		__m256i last = lanes256(width - 8 * (nv - 1));
+
+		for (int i0 = 0; i0 < g->m; i0 += KERN_ROWS) {
+			int rows = g->m - i0 < KERN_ROWS ? g->m - i0 : KERN_ROWS;
+
+			switch (((rows - 1) * 2 + nv - 1) * 2 + masked) {
+			case 0: tile256(g, 1, 1, 0, last, i0, j0); break;
+			case 1: tile256(g, 1, 1, 1, last, i0, j0); break;
+			case 2: tile256(g, 1, 2, 0, last, i0, j0); break;
+			case 3: tile256(g, 1, 2, 1, last, i0, j0); break;
+			case 4: tile256(g, 2, 1, 0, last, i0, j0); break;
+			case 5: tile256(g, 2, 1, 1, last, i0, j0); break;
+			case 6: tile256(g, 2, 2, 0, last, i0, j0); break;
+			case 7: tile256(g, 2, 2, 1, last, i0, j0); break;
+			case 8: tile256(g, 3, 1, 0, last, i0, j0); break;
+			case 9: tile256(g, 3, 1, 1, last, i0, j0); break;
+			case 10: tile256(g, 3, 2, 0, last, i0, j0); break;
+			case 11: tile256(g, 3, 2, 1, last, i0, j0); break;
+			case 12: tile256(g, 4, 1, 0, last, i0, j0); break;
+			case 13: tile256(g, 4, 1, 1, last, i0, j0); break;
+			case 14: tile256(g, 4, 2, 0, last, i0, j0); break;
+			default: tile256(g, 4, 2, 1, last, i0, j0); break;
+			}
+		}
+	}
+}
+
+static KERN_AVX2 void adam_avx2(const struct kern_adam *opt, int n, float *w,
+				const float *g, float *m, float *v)
+{
+	__m256 b1 = _mm256_set1_ps((float)opt->beta1);
+	__m256 c1 = _mm256_set1_ps((float)(1.0 - opt->beta1));
+	__m256 b2 = _mm256_set1_ps((float)opt->beta2);
+	__m256 c2 = _mm256_set1_ps((float)(1.0 - opt->beta2));
+	__m256 d1 = _mm256_set1_ps(1.0f - opt->beta1_power);
+	__m256 d2 = _mm256_set1_ps(1.0f - opt->beta2_power);
+	__m256 eps = _mm256_set1_ps((float)opt->epsilon);
+	__m256 neg_lr = _mm256_set1_ps((float)-opt->lr);
+	int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 gi = _mm256_loadu_ps(g + i);
+		__m256 mi = _mm256_loadu_ps(m + i);
+		__m256 vi = _mm256_loadu_ps(v + i);
+		__m256 step;
+
+		mi = _mm256_add_ps(_mm256_mul_ps(mi, b1), _mm256_mul_ps(gi, c1));
+		vi = _mm256_add_ps(_mm256_mul_ps(vi, b2),
+				   _mm256_mul_ps(_mm256_mul_ps(gi, gi), c2));
+		step = _mm256_div_ps(_mm256_div_ps(mi, d1),
+				     _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(vi, d2)), eps));
+		_mm256_storeu_ps(m + i, mi);
+		_mm256_storeu_ps(v + i, vi);
+		_mm256_storeu_ps(w + i, _mm256_add_ps(_mm256_mul_ps(step, neg_lr),
+						      _mm256_loadu_ps(w + i)));
+	}
+	adam_c(opt, n - i, w + i, g + i, m + i, v + i);
+}
+
+#endif /* KERN_X86 */
+
+/* Dispatch. */
+
+static const struct kern_ops kern_ops_c = { gemm_c, adam_c };
+#if KERN_X86
+static const struct kern_ops kern_ops_avx2 = { gemm_avx2, adam_avx2 };
+static const struct kern_ops kern_ops_avx512 = { gemm_avx512, adam_avx512 };
+#endif
+
+static const struct kern_ops *kern_active;
+static enum kern_isa kern_active_isa;
+
+static int isa_supported(enum kern_isa isa)
+{
+	switch (isa) {
+	case KERN_ISA_C:
+		return 1;
+#if KERN_X86
+	case KERN_ISA_AVX2:
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	case KERN_ISA_AVX512:
+		return __builtin_cpu_supports("avx512f");
+#endif
+	default:
+		return 0;
+	}
+}
+
+int kern_set_isa(enum kern_isa isa)
+{
+	if (!isa_supported(isa))
+		return -1;
+
+	switch (isa) {
+#if KERN_X86
+	case KERN_ISA_AVX2:
+		kern_active = &kern_ops_avx2;
+		break;
+	case KERN_ISA_AVX512:
+		kern_active = &kern_ops_avx512;
+		break;
+#endif
+	default:
+		kern_active = &kern_ops_c;
+		break;
+	}
+	kern_active_isa = isa;
+	return 0;
+}
+
+/* Picks the widest supported version, or the one TTYPONG_KERN_ISA names when
+ * the CPU supports it. */
+static const struct kern_ops *ops(void)
+{
+	const char *name;
+
+	if (kern_active)
+		return kern_active;
+
+	name = getenv("TTYPONG_KERN_ISA");
+	for (int isa = KERN_ISA_AVX512; isa >= KERN_ISA_C; isa--) {
+		if (name && *name && strcmp(name, kern_isa_name(isa)) != 0)
+			continue;
+		if (kern_set_isa(isa) == 0)
+			return kern_active;
+	}
+	kern_set_isa(KERN_ISA_C);
+	return kern_active;
+}
+
+enum kern_isa kern_isa(void)
+{
+	ops();
+	return kern_active_isa;
+}
+
+const char *kern_isa_name(enum kern_isa isa)
+{
+	switch (isa) {
+	case KERN_ISA_AVX2:
+		return "avx2";
+	case KERN_ISA_AVX512:
+		return "avx512";
+	default:
+		return "c";
+	}
+}
+
+/* Public kernels. */
 
 void kern_gemm_bias(int m, int n, int k, const float *a, const float *b,
 		    const float *bias, float *c)
 {
-	for (int i = 0; i < m; i++) {
-		float *row = c + (size_t)i * n;
+	struct gemm g = { m, n, k, a, k, 1, b, n, c, n, bias, 0 };
 
-		if (bias)
-			memcpy(row, bias, (size_t)n * sizeof *row);
-		else
-			memset(row, 0, (size_t)n * sizeof *row);
-		for (int p = 0; p < k; p++) {
-			float x = a[(size_t)i * k + p];
-			const float *w = b + (size_t)p * n;
+	ops()->gemm(&g);
+}
 
-			for (int j = 0; j < n; j++)
-				row[j] += x * w[j];
-		}
-	}
+void kern_gemm_bias_relu(int m, int n, int k, const float *a, const float *b,
+			 const float *bias, float *c)
+{
+	struct gemm g = { m, n, k, a, k, 1, b, n, c, n, bias, KERN_RELU };
+
+	ops()->gemm(&g);
 }
 
 void kern_gemm_tn(int m, int n, int k, const float *a, const float *b, float *c)
 {
-	memset(c, 0, (size_t)k * n * sizeof *c);
-	for (int i = 0; i < m; i++) {
-		const float *g = b + (size_t)i * n;
+	struct gemm g = { k, n, m, a, 1, k, b, n, c, n, NULL, 0 };
 
-		for (int p = 0; p < k; p++) {
-			float x = a[(size_t)i * k + p];
-			float *row = c + (size_t)p * n;
-
-			for (int j = 0; j < n; j++)
-				row[j] += x * g[j];
-		}
-	}
+	ops()->gemm(&g);
 }
 
+/* Copies B[k0 .. k0+kc)[n0 .. n0+nc) transposed into t[nc][kc], then adds
+ * A[.][n0 .. n0+nc) * t into C[.][k0 .. k0+kc). The copy costs kc*nc moves
+ * against m*kc*nc multiply-adds, and lets the product broadcast A like the
+ * other kernels do instead of summing across vector lanes. */
 void kern_gemm_nt(int m, int n, int k, const float *a, const float *b, float *c)
 {
-	for (int i = 0; i < m; i++) {
-		const float *g = a + (size_t)i * n;
+	const struct kern_ops *o = ops();
+	float t[KERN_TILE * KERN_TILE];
 
-		for (int p = 0; p < k; p++) {
-			const float *w = b + (size_t)p * n;
-			float sum = 0.0f;
+	if (n == 0) {
+		for (int i = 0; i < m; i++)
+			memset(c + (size_t)i * k, 0, (size_t)k * sizeof *c);
+		return;
+	}
 
-			for (int j = 0; j < n; j++)
-				sum += g[j] * w[j];
-			c[(size_t)i * k + p] = sum;
+	for (int k0 = 0; k0 < k; k0 += KERN_TILE) {
+		int kc = k - k0 < KERN_TILE ? k - k0 : KERN_TILE;
+
+		for (int n0 = 0; n0 < n; n0 += KERN_TILE) {
+			int nc = n - n0 < KERN_TILE ? n - n0 : KERN_TILE;
+			struct gemm g = { m, kc, nc, a + n0, n, 1, t, kc, c + k0, k,
+					  NULL, n0 > 0 ? KERN_ACC : 0 };
+
+			for (int p = 0; p < kc; p++)
+				for (int j = 0; j < nc; j++)
+					t[j * kc + p] = b[(size_t)(k0 + p) * n + n0 + j];
+			o->gemm(&g);
 		}
 	}
 }
 
 void kern_col_sum(int m, int n, const float *a, float *out)
 {
-	memset(out, 0, (size_t)n * sizeof *out);
-	for (int i = 0; i < m; i++)
-		for (int j = 0; j < n; j++)
-			out[j] += a[(size_t)i * n + j];
+	static const float one = 1.0f;
+	struct gemm g = { 1, n, m, &one, 0, 0, a, n, out, n, NULL, 0 };
+
+	ops()->gemm(&g);
+}
+
+void kern_relu_grad(int n, const float *y, float *grad)
+{
+	for (int i = 0; i < n; i++)
+		grad[i] = y[i] > 0.0f ? grad[i] : 0.0f;
+}
+
+void kern_adam_init(struct kern_adam *opt)
+{
+	opt->lr = 1e-3;
+	opt->beta1 = 0.9;
+	opt->beta2 = 0.999;
+	opt->epsilon = 1e-7;
+	opt->beta1_power = (float)opt->beta1;
+	opt->beta2_power = (float)opt->beta2;
+}
+
+void kern_adam_step(const struct kern_adam *opt, int n, float *w,
+		    const float *g, float *m, float *v)
+{
+	ops()->adam(opt, n, w, g, m, v);
+}
+
+void kern_adam_next(struct kern_adam *opt)
+{
+	opt->beta1_power *= (float)opt->beta1;
+	opt->beta2_power *= (float)opt->beta2;
 }
