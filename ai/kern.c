@@ -10,9 +10,11 @@
  * 16 (AVX2) columns in registers across the whole sum over p. That suits the
  * network's shapes, with batches of 1 to 256 rows and widths of 3, 6 and 64. */
 #include "kern.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,10 +45,20 @@ struct gemm {
 	int flags;
 };
 
+/* Inverted dropout's settings: a 16-bit slice below keep_below keeps its
+ * element, which is then multiplied by scale. */
+struct dropout {
+	uint32_t keep_below;
+	float scale;
+};
+
 struct kern_ops {
 	void (*gemm)(const struct gemm *g);
 	void (*adam)(const struct kern_adam *opt, int n, float *w,
 		     const float *g, float *m, float *v);
+	void (*dropout)(struct rng *r, const struct dropout *d, int n,
+			const float *x, float *y, float *mask);
+	void (*relu_grad)(int n, const float *y, const float *mask, float *grad);
 };
 
 /* Plain C versions. */
@@ -92,6 +104,30 @@ static void adam_c(const struct kern_adam *opt, int n, float *w,
 		m[i] = mi;
 		v[i] = vi;
 		w[i] = step * neg_lr + w[i];
+	}
+}
+
+static void dropout_c(struct rng *r, const struct dropout *d, int n,
+		      const float *x, float *y, float *mask)
+{
+	for (int i = 0; i < n; i += 4) {
+		uint64_t bits = rng_next(r);
+
+		for (int q = 0; q < 4 && i + q < n; q++) {
+			uint32_t slice = (uint32_t)(bits >> (16 * q)) & 0xffff;
+
+			mask[i + q] = d->scale * (float)(slice < d->keep_below);
+			y[i + q] = x[i + q] * mask[i + q];
+		}
+	}
+}
+
+static void relu_grad_c(int n, const float *y, const float *mask, float *grad)
+{
+	for (int i = 0; i < n; i++) {
+		float g = mask ? grad[i] * mask[i] : grad[i];
+
+		grad[i] = y[i] > 0.0f ? g : 0.0f;
 	}
 }
 
@@ -229,6 +265,45 @@ static KERN_AVX512 void adam_avx512(const struct kern_adam *opt, int n, float *w
 		_mm512_mask_storeu_ps(v + i, k, vi);
 		_mm512_mask_storeu_ps(w + i, k, _mm512_add_ps(_mm512_mul_ps(step, neg_lr), wi));
 	}
+}
+
+/* Vector dropout reads four draws as sixteen 16-bit slices in memory order,
+ * which on little-endian x86 is the element order dropout_c uses. */
+static KERN_AVX512 void dropout_avx512(struct rng *r, const struct dropout *d, int n,
+				       const float *x, float *y, float *mask)
+{
+	__m512i below = _mm512_set1_epi32((int)d->keep_below);
+	__m512 scale = _mm512_set1_ps(d->scale);
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		uint64_t bits[4];
+		__m512i slices;
+		__m512 keep;
+
+		for (int q = 0; q < 4; q++)
+			bits[q] = rng_next(r);
+		slices = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)bits));
+		keep = _mm512_maskz_mov_ps(_mm512_cmplt_epu32_mask(slices, below), scale);
+		_mm512_storeu_ps(mask + i, keep);
+		_mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), keep));
+	}
+	dropout_c(r, d, n - i, x + i, y + i, mask + i);
+}
+
+static KERN_AVX512 void relu_grad_avx512(int n, const float *y, const float *mask, float *grad)
+{
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m512 g = _mm512_loadu_ps(grad + i);
+		__mmask16 live = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + i), _mm512_setzero_ps(), _CMP_GT_OQ);
+
+		if (mask)
+			g = _mm512_mul_ps(g, _mm512_loadu_ps(mask + i));
+		_mm512_storeu_ps(grad + i, _mm512_maskz_mov_ps(live, g));
+	}
+	relu_grad_c(n - i, y + i, mask ? mask + i : NULL, grad + i);
 }
 
 /* AVX2+FMA versions. Masked moves are slow on some CPUs, so only the last
@@ -375,14 +450,56 @@ static KERN_AVX2 void adam_avx2(const struct kern_adam *opt, int n, float *w,
 	adam_c(opt, n - i, w + i, g + i, m + i, v + i);
 }
 
+static KERN_AVX2 void dropout_avx2(struct rng *r, const struct dropout *d, int n,
+				   const float *x, float *y, float *mask)
+{
+	/* Slices and keep_below are below 2^17, so a signed compare is exact. */
+	__m256i below = _mm256_set1_epi32((int)d->keep_below);
+	__m256 scale = _mm256_set1_ps(d->scale);
+	int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t bits[2];
+		__m256i slices;
+		__m256 keep;
+
+		bits[0] = rng_next(r);
+		bits[1] = rng_next(r);
+		slices = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)bits));
+		keep = _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(below, slices)), scale);
+		_mm256_storeu_ps(mask + i, keep);
+		_mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), keep));
+	}
+	dropout_c(r, d, n - i, x + i, y + i, mask + i);
+}
+
+static KERN_AVX2 void relu_grad_avx2(int n, const float *y, const float *mask, float *grad)
+{
+	int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 g = _mm256_loadu_ps(grad + i);
+		__m256 live = _mm256_cmp_ps(_mm256_loadu_ps(y + i), _mm256_setzero_ps(), _CMP_GT_OQ);
+
+		if (mask)
+			g = _mm256_mul_ps(g, _mm256_loadu_ps(mask + i));
+		_mm256_storeu_ps(grad + i, _mm256_and_ps(live, g));
+	}
+	relu_grad_c(n - i, y + i, mask ? mask + i : NULL, grad + i);
+}
+
 #endif /* KERN_X86 */
 
 /* Dispatch. */
 
-static const struct kern_ops kern_ops_c = { gemm_c, adam_c };
+static const struct kern_ops kern_ops_c = { gemm_c, adam_c, dropout_c, relu_grad_c };
 #if KERN_X86
-static const struct kern_ops kern_ops_avx2 = { gemm_avx2, adam_avx2 };
-static const struct kern_ops kern_ops_avx512 = { gemm_avx512, adam_avx512 };
+static const struct kern_ops kern_ops_avx2 = {
+	gemm_avx2, adam_avx2, dropout_avx2, relu_grad_avx2,
+};
+static const struct kern_ops kern_ops_avx512 = {
+	gemm_avx512, adam_avx512, dropout_avx512, relu_grad_avx512,
+};
 #endif
 
 static const struct kern_ops *kern_active;
@@ -528,10 +645,19 @@ void kern_col_sum(int m, int n, const float *a, float *out)
 	ops()->gemm(&g);
 }
 
-void kern_relu_grad(int n, const float *y, float *grad)
+void kern_dropout(struct rng *r, int n, float rate, const float *x, float *y,
+		  float *mask)
 {
-	for (int i = 0; i < n; i++)
-		grad[i] = y[i] > 0.0f ? grad[i] : 0.0f;
+	struct dropout d;
+
+	d.keep_below = (uint32_t)((1.0 - rate) * 65536.0 + 0.5);
+	d.scale = (float)(1.0 / (1.0 - rate));
+	ops()->dropout(r, &d, n, x, y, mask);
+}
+
+void kern_relu_grad(int n, const float *y, const float *mask, float *grad)
+{
+	ops()->relu_grad(n, y, mask, grad);
 }
 
 void kern_adam_init(struct kern_adam *opt)

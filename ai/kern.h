@@ -9,6 +9,8 @@
 #ifndef TTYPONG_KERN_H
 #define TTYPONG_KERN_H
 
+struct rng;
+
 /* Instruction sets a kernel version may use. */
 enum kern_isa {
 	KERN_ISA_C,		/* plain C, any CPU */
@@ -50,9 +52,18 @@ void kern_gemm_nt(int m, int n, int k, const float *a, const float *b, float *c)
 /* Computes out[j] = sum over rows i of A[i][j], for A[m][n]: the bias gradient. */
 void kern_col_sum(int m, int n, const float *a, float *out);
 
-/* Sets grad[i] to 0 wherever y[i] > 0 is false, for i < n: the ReLU backward
- * pass, with y the ReLU's output. */
-void kern_relu_grad(int n, const float *y, float *grad);
+/* Applies inverted dropout to the n values x: sets mask[i] to 0 (dropped)
+ * or 1/(1-rate) (kept) and y[i] = x[i] * mask[i]. y may equal x. Each 64-bit
+ * draw from r decides four elements, one per 16-bit slice, so rate is
+ * rounded to a multiple of 1/65536 and ceil(n/4) draws are used. All versions
+ * give the same bits for the same generator state. rate is in [0, 1). */
+void kern_dropout(struct rng *r, int n, float rate, const float *x, float *y,
+		  float *mask);
+
+/* Computes the backward pass of ReLU followed by optional dropout, for i < n:
+ * grad[i] = y[i] > 0 ? grad[i] * mask[i] : 0, with y the ReLU's output and
+ * mask from kern_dropout, or grad[i] unscaled when mask is NULL. */
+void kern_relu_grad(int n, const float *y, const float *mask, float *grad);
 
 /* Adam's settings and its running powers of beta1 and beta2. The settings
  * are doubles because TF.js computes 1-beta in double precision before

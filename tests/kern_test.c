@@ -240,9 +240,120 @@ Test(kern, relu_grad_masks_nonpositive)
 	float g[6] = { 5, 6, 7, 8, 9, 10 };
 	float want[6] = { 5, 0, 0, 8, 0, 0 };
 
-	kern_relu_grad(6, y, g);
+	kern_relu_grad(6, y, NULL, g);
 	for (int i = 0; i < 6; i++)
 		cr_assert_eq(g[i], want[i], "element %d is %g, expected %g", i, g[i], want[i]);
+}
+
+Test(kern, relu_grad_versions_agree)
+{
+	struct rng r;
+	float y[70], mask[70], g[70], plain[70], out[70];
+
+	rng_seed(&r, 5);
+	for (int n = 0; n <= 70; n += 1 + n / 6) {
+		for (int use_mask = 0; use_mask < 2; use_mask++) {
+			fill(&r, y, 70);
+			fill(&r, g, 70);
+			for (int i = 0; i < 70; i++)
+				mask[i] = rng_uniform_f(&r) < 0.5f ? 2.0f : 0.0f;
+			for (int isa = KERN_ISA_C; isa <= KERN_ISA_AVX512; isa++) {
+				if (kern_set_isa(isa) != 0)
+					continue;
+				memcpy(out, g, sizeof out);
+				kern_relu_grad(n, y, use_mask ? mask : NULL, out);
+				if (isa == KERN_ISA_C)
+					memcpy(plain, out, sizeof out);
+				for (int i = 0; i < 70; i++) {
+					float want = i >= n ? g[i] : y[i] > 0 ? g[i] * (use_mask ? mask[i] : 1) : 0;
+
+					cr_assert_eq(out[i], want, "%s n=%d mask=%d: element %d is %g, expected %g",
+						     kern_isa_name(isa), n, use_mask, i, out[i], want);
+					cr_assert_eq(out[i], plain[i], "%s n=%d: element %d differs from plain C",
+						     kern_isa_name(isa), n, i);
+				}
+			}
+		}
+	}
+}
+
+Test(kern, dropout_versions_identical)
+{
+	static const float rates[] = { 0.0f, 0.1f, 0.5f, 0.9f };
+	float x[100], y[100], mask[100], plain_y[100], plain_mask[100];
+	struct rng src;
+
+	rng_seed(&src, 9);
+	fill(&src, x, 100);
+	for (int n = 0; n <= 100; n += 1 + n / 5) {
+		for (int ri = 0; ri < 4; ri++) {
+			uint64_t plain_next = 0;
+
+			for (int isa = KERN_ISA_C; isa <= KERN_ISA_AVX512; isa++) {
+				struct rng r;
+
+				if (kern_set_isa(isa) != 0)
+					continue;
+				rng_seed(&r, 1234 + n);
+				memset(y, 0, sizeof y);
+				memset(mask, 0, sizeof mask);
+				kern_dropout(&r, n, rates[ri], x, y, mask);
+				if (isa == KERN_ISA_C) {
+					memcpy(plain_y, y, sizeof y);
+					memcpy(plain_mask, mask, sizeof mask);
+					plain_next = rng_next(&r);
+					continue;
+				}
+				cr_assert_eq(rng_next(&r), plain_next, "%s n=%d: used a different number of draws",
+					     kern_isa_name(isa), n);
+				for (int i = 0; i < n; i++) {
+					cr_assert_eq(mask[i], plain_mask[i], "%s n=%d rate=%g: mask %d differs",
+						     kern_isa_name(isa), n, rates[ri], i);
+					cr_assert_eq(y[i], plain_y[i], "%s n=%d rate=%g: output %d differs",
+						     kern_isa_name(isa), n, rates[ri], i);
+				}
+			}
+		}
+	}
+}
+
+Test(kern, dropout_keeps_expected_share)
+{
+	static float x[100000], y[100000], mask[100000];
+	static const float rates[] = { 0.0f, 0.25f, 0.5f };
+
+	for (int i = 0; i < 100000; i++)
+		x[i] = (float)(i % 13) - 6.0f;
+	for (int ri = 0; ri < 3; ri++) {
+		float scale = 1.0f / (1.0f - rates[ri]);
+		struct rng r;
+		int kept = 0;
+
+		rng_seed(&r, 3);
+		kern_dropout(&r, 100000, rates[ri], x, y, mask);
+		for (int i = 0; i < 100000; i++) {
+			cr_assert(mask[i] == 0.0f || mask[i] == scale, "rate %g: mask %d is %g, expected 0 or %g",
+				  rates[ri], i, mask[i], scale);
+			cr_assert_eq(y[i], x[i] * mask[i], "rate %g: output %d is not input times mask",
+				     rates[ri], i);
+			kept += mask[i] != 0.0f;
+		}
+		cr_assert(fabs(kept / 100000.0 - (1.0 - rates[ri])) < 0.01,
+			  "rate %g kept %d of 100000", rates[ri], kept);
+	}
+}
+
+Test(kern, dropout_in_place)
+{
+	float x[40], copy[40], mask[40];
+	struct rng r;
+
+	for (int i = 0; i < 40; i++)
+		x[i] = copy[i] = (float)i + 1.0f;
+	rng_seed(&r, 8);
+	kern_dropout(&r, 40, 0.5f, x, x, mask);
+	for (int i = 0; i < 40; i++)
+		cr_assert_eq(x[i], copy[i] * mask[i], "element %d is %g, expected %g", i, x[i], copy[i] * mask[i]);
 }
 
 Test(kern, set_isa_reports_choice)
