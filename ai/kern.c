@@ -145,14 +145,19 @@ static KERN_AVX512 __mmask16 lanes512(int count)
 }
 
 /* Computes rows [i0, i0+R) and vectors [0, V) of the column block at j0,
- * whose last vector has only the lanes in last. */
+ * whose last vector has only the lanes in last. A tile of fewer than four
+ * vectors splits the sum over p into S interleaved partial sums, because one
+ * dependent chain of fused multiply-adds waits about four cycles per step:
+ * single-sample inference is such a tile. */
 KERN_INLINE KERN_AVX512 void tile512(const struct gemm *g, const int R,
 				     const int V, __mmask16 last, int i0, int j0)
 {
-	__m512 acc[KERN_ROWS][4];
+	const int S = R * V >= 4 ? 1 : R * V >= 2 ? 2 : 4;
+	__m512 acc[4][KERN_ROWS][4];
 	__mmask16 mask[4];
 	const float *ap = g->a + i0 * g->ars;
 	const float *bp = g->b + j0;
+	int p = 0;
 
 	for (int v = 0; v < V; v++)
 		mask[v] = v == V - 1 ? last : (__mmask16)0xffff;
@@ -164,26 +169,46 @@ KERN_INLINE KERN_AVX512 void tile512(const struct gemm *g, const int R,
 		for (int v = 0; v < V; v++) {
 			float *cp = g->c + (i0 + r) * g->ldc + j0 + 16 * v;
 
-			acc[r][v] = g->bias ? _mm512_maskz_loadu_ps(mask[v], g->bias + j0 + 16 * v)
-					    : _mm512_setzero_ps();
+			acc[0][r][v] = g->bias ? _mm512_maskz_loadu_ps(mask[v], g->bias + j0 + 16 * v)
+					       : _mm512_setzero_ps();
 			if (g->flags & KERN_ACC)
-				acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(mask[v], cp));
+				acc[0][r][v] = _mm512_add_ps(acc[0][r][v], _mm512_maskz_loadu_ps(mask[v], cp));
+#pragma GCC unroll 4
+			for (int s = 1; s < S; s++)
+				acc[s][r][v] = _mm512_setzero_ps();
 		}
 	}
 
-	for (int p = 0; p < g->k; p++) {
-		__m512 bv[4];
+	/* Steps of S values of p, then the rest into the first partial sum. */
+	for (; p + S <= g->k; p += S) {
+#pragma GCC unroll 4
+		for (int s = 0; s < S; s++) {
+			__m512 bv[4];
 
 #pragma GCC unroll 4
-		for (int v = 0; v < V; v++)
-			bv[v] = _mm512_maskz_loadu_ps(mask[v], bp + 16 * v);
+			for (int v = 0; v < V; v++)
+				bv[v] = _mm512_maskz_loadu_ps(mask[v], bp + 16 * v);
+#pragma GCC unroll 4
+			for (int r = 0; r < R; r++) {
+				__m512 x = _mm512_set1_ps(ap[r * g->ars]);
+
+#pragma GCC unroll 4
+				for (int v = 0; v < V; v++)
+					acc[s][r][v] = _mm512_fmadd_ps(x, bv[v], acc[s][r][v]);
+			}
+			ap += g->acs;
+			bp += g->ldb;
+		}
+	}
+	for (; p < g->k; p++) {
 #pragma GCC unroll 4
 		for (int r = 0; r < R; r++) {
 			__m512 x = _mm512_set1_ps(ap[r * g->ars]);
 
 #pragma GCC unroll 4
 			for (int v = 0; v < V; v++)
-				acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
+				acc[0][r][v] = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mask[v], bp + 16 * v),
+							       acc[0][r][v]);
 		}
 		ap += g->acs;
 		bp += g->ldb;
@@ -194,8 +219,11 @@ KERN_INLINE KERN_AVX512 void tile512(const struct gemm *g, const int R,
 #pragma GCC unroll 4
 		for (int v = 0; v < V; v++) {
 			float *cp = g->c + (i0 + r) * g->ldc + j0 + 16 * v;
-			__m512 x = acc[r][v];
+			__m512 x = acc[0][r][v];
 
+#pragma GCC unroll 4
+			for (int s = 1; s < S; s++)
+				x = _mm512_add_ps(x, acc[s][r][v]);
 			if (g->flags & KERN_RELU)
 				x = _mm512_max_ps(x, _mm512_setzero_ps());
 			_mm512_mask_storeu_ps(cp, mask[v], x);
