@@ -359,13 +359,17 @@ KERN_INLINE KERN_AVX2 void store256(float *p, int masked, __m256i mask, __m256 x
 }
 
 /* Computes rows [i0, i0+R) and vectors [0, V) of the column block at j0.
- * When M is set, the last vector has only the lanes in last. */
+ * When M is set, the last vector has only the lanes in last. As in tile512,
+ * S interleaved partial sums keep enough multiply-adds in flight: eight,
+ * since AVX2 CPUs typically start two per cycle with a latency of four. */
 KERN_INLINE KERN_AVX2 void tile256(const struct gemm *g, const int R, const int V,
 				   const int M, __m256i last, int i0, int j0)
 {
-	__m256 acc[KERN_ROWS][2];
+	const int S = R * V >= 8 ? 1 : R * V >= 4 ? 2 : 4;
+	__m256 acc[4][KERN_ROWS][2];
 	const float *ap = g->a + i0 * g->ars;
 	const float *bp = g->b + j0;
+	int p = 0;
 
 #pragma GCC unroll 4
 	for (int r = 0; r < R; r++) {
@@ -374,26 +378,46 @@ KERN_INLINE KERN_AVX2 void tile256(const struct gemm *g, const int R, const int 
 			int masked = M && v == V - 1;
 			float *cp = g->c + (i0 + r) * g->ldc + j0 + 8 * v;
 
-			acc[r][v] = g->bias ? load256(g->bias + j0 + 8 * v, masked, last)
-					    : _mm256_setzero_ps();
+			acc[0][r][v] = g->bias ? load256(g->bias + j0 + 8 * v, masked, last)
+					       : _mm256_setzero_ps();
 			if (g->flags & KERN_ACC)
-				acc[r][v] = _mm256_add_ps(acc[r][v], load256(cp, masked, last));
+				acc[0][r][v] = _mm256_add_ps(acc[0][r][v], load256(cp, masked, last));
+#pragma GCC unroll 4
+			for (int s = 1; s < S; s++)
+				acc[s][r][v] = _mm256_setzero_ps();
 		}
 	}
 
-	for (int p = 0; p < g->k; p++) {
-		__m256 bv[2];
+	/* Steps of S values of p, then the rest into the first partial sum. */
+	for (; p + S <= g->k; p += S) {
+#pragma GCC unroll 4
+		for (int s = 0; s < S; s++) {
+			__m256 bv[2];
 
 #pragma GCC unroll 2
-		for (int v = 0; v < V; v++)
-			bv[v] = load256(bp + 8 * v, M && v == V - 1, last);
+			for (int v = 0; v < V; v++)
+				bv[v] = load256(bp + 8 * v, M && v == V - 1, last);
+#pragma GCC unroll 4
+			for (int r = 0; r < R; r++) {
+				__m256 x = _mm256_broadcast_ss(ap + r * g->ars);
+
+#pragma GCC unroll 2
+				for (int v = 0; v < V; v++)
+					acc[s][r][v] = _mm256_fmadd_ps(x, bv[v], acc[s][r][v]);
+			}
+			ap += g->acs;
+			bp += g->ldb;
+		}
+	}
+	for (; p < g->k; p++) {
 #pragma GCC unroll 4
 		for (int r = 0; r < R; r++) {
 			__m256 x = _mm256_broadcast_ss(ap + r * g->ars);
 
 #pragma GCC unroll 2
 			for (int v = 0; v < V; v++)
-				acc[r][v] = _mm256_fmadd_ps(x, bv[v], acc[r][v]);
+				acc[0][r][v] = _mm256_fmadd_ps(x, load256(bp + 8 * v, M && v == V - 1, last),
+							       acc[0][r][v]);
 		}
 		ap += g->acs;
 		bp += g->ldb;
@@ -404,8 +428,11 @@ KERN_INLINE KERN_AVX2 void tile256(const struct gemm *g, const int R, const int 
 #pragma GCC unroll 2
 		for (int v = 0; v < V; v++) {
 			float *cp = g->c + (i0 + r) * g->ldc + j0 + 8 * v;
-			__m256 x = acc[r][v];
+			__m256 x = acc[0][r][v];
 
+#pragma GCC unroll 4
+			for (int s = 1; s < S; s++)
+				x = _mm256_add_ps(x, acc[s][r][v]);
 			if (g->flags & KERN_RELU)
 				x = _mm256_max_ps(x, _mm256_setzero_ps());
 			store256(cp, M && v == V - 1, last, x);
