@@ -80,7 +80,11 @@ static void make_data(float *x, float *y)
 		for (long j = 0; j < IN; j++)
 			x[i * IN + j] = (float)((i * data_mul[j] + data_add[j]) % 1009) / 504.5f - 1.0f;
 		diff = x[i * IN] - x[i * IN + 1];
-		cls = diff > 0.3f ? 0 : diff < -0.3f ? 2 : 1;
+		cls = 1;
+		if (diff > 0.3f)
+			cls = 0;
+		else if (diff < -0.3f)
+			cls = 2;
 		for (int c = 0; c < OUT; c++)
 			y[i * OUT + c] = c == cls ? 1.0f : 0.0f;
 	}
@@ -124,7 +128,7 @@ static double softmax_ce(int b, float *z, const float *y)
 		}
 		for (int c = 0; c < OUT; c++) {
 			float prob = row[c] / sum;
-			float clipped = prob < 1e-7f ? 1e-7f : prob > 1.0f - 1e-7f ? 1.0f - 1e-7f : prob;
+			float clipped = fminf(fmaxf(prob, 1e-7f), 1.0f - 1e-7f);
 
 			if (y[i * OUT + c] > 0)
 				loss -= log(clipped);
@@ -134,7 +138,7 @@ static double softmax_ce(int b, float *z, const float *y)
 	return loss / b;
 }
 
-/* Runs one training step on the b samples at x and y; returns the loss. */
+/* Runs one training step on the b samples at x and y and returns the loss. */
 static double train_step(struct model *mod, int b, const float *x, const float *y)
 {
 	float *p = mod->p, *g = mod->g;
@@ -148,7 +152,7 @@ static double train_step(struct model *mod, int b, const float *x, const float *
 	kern_gemm_bias(b, OUT, H, mod->d2, p + W3, p + B3, mod->z);
 	loss = softmax_ce(b, mod->z, y);
 
-	/* Backward: mod->z now holds the logits' gradient. */
+	/* Backward: mod->z now contains the logits' gradient. */
 	kern_gemm_tn(b, OUT, H, mod->d2, mod->z, g + W3);
 	kern_col_sum(b, OUT, mod->z, g + B3);
 	kern_gemm_nt(b, OUT, H, mod->z, p + W3, mod->dh2);
@@ -249,7 +253,7 @@ int main(void)
 		return 1;
 	}
 	make_data(x, y);
-	printf("nn_kernels %s isa\n", kern_isa_name(kern_isa()));
+	printf("nn_kernel_isa %s -\n", kern_isa_name(kern_isa()));
 
 	model_init(mod, 1);
 	rate32 = bench_train(mod, 32, 4, x, y, &loss32);
