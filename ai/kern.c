@@ -706,7 +706,7 @@ void kern_dropout(struct rng *r, int n, float rate, const float *x, float *y,
 	struct dropout d;
 
 	d.keep_below = (uint32_t)((1.0 - rate) * 65536.0 + 0.5);
-	d.scale = (float)(1.0 / (1.0 - rate));
+	d.scale = 1.0f / (float)(1.0 - rate);
 	ops()->dropout(r, &d, n, x, y, mask);
 }
 

@@ -53,10 +53,12 @@ void kern_gemm_nt(int m, int n, int k, const float *a, const float *b, float *c)
 void kern_col_sum(int m, int n, const float *a, float *out);
 
 /* Applies inverted dropout to the n values x: sets mask[i] to 0 (dropped)
- * or 1/(1-rate) (kept) and y[i] = x[i] * mask[i]. y may equal x. Each 64-bit
- * draw from r decides four elements, one per 16-bit slice, so rate is
- * rounded to a multiple of 1/65536 and ceil(n/4) draws are used. All versions
- * give the same bits for the same generator state. rate is in [0, 1). */
+ * or 1/(1-rate) (kept) and y[i] = x[i] * mask[i]. y may equal x. As in
+ * TF.js's dropout op, the scale is 1 divided by the keep probability 1-rate,
+ * both in float32. Each 64-bit draw from r decides four elements, one per
+ * 16-bit slice, so rate is rounded to a multiple of 1/65536 and ceil(n/4)
+ * draws are used. All versions give the same bits for the same generator
+ * state. rate is in [0, 1). */
 void kern_dropout(struct rng *r, int n, float rate, const float *x, float *y,
 		  float *mask);
 
