@@ -670,8 +670,8 @@ static void nn_activate_backward(enum nn_act act, const float *z, const float *y
 	case NN_ACT_LINEAR:
 		break;
 	case NN_ACT_RELU:
-		for (size_t k = 0; k < count; k++)
-			d[k] = z[k] > 0.0f ? d[k] : 0.0f;
+		/* y > 0 exactly where z > 0, and the forward pass may skip z. */
+		kern_relu_grad((int)count, y, NULL, d);
 		break;
 	case NN_ACT_SELU:
 		for (size_t k = 0; k < count; k++)
@@ -703,6 +703,22 @@ static void nn_activate_backward(enum nn_act act, const float *z, const float *y
 }
 
 /* ---- Inference ------------------------------------------------------ */
+
+/* Computes a Dense layer's output y [n][out] from its input x, leaving the
+ * pre-activation in pre (which may equal y). ReLU is fused into the product
+ * and leaves pre unset, because its backward pass reads only the output. */
+static void nn_dense_apply(const struct nn_model *m, const struct nn_layer *l, int n,
+			   const float *x, float *pre, float *y)
+{
+	const float *bias = l->has_bias ? m->params + l->bias_off : NULL;
+
+	if (l->desc.act == NN_ACT_RELU) {
+		kern_gemm_bias_relu(n, l->out, l->in, x, m->params + l->kernel_off, bias, y);
+		return;
+	}
+	kern_gemm_bias(n, l->out, l->in, x, m->params + l->kernel_off, bias, pre);
+	nn_activate(l->desc.act, pre, y, n, l->out);
+}
 
 static int nn_reserve_pred(struct nn_model *m, int n)
 {
@@ -749,9 +765,7 @@ int nn_predict(struct nn_model *m, const float *x, int n, float *y)
 			continue;
 		dst = i == last_dense ? y : bufs[flip];
 		flip ^= 1;
-		kern_gemm_bias(n, l->out, l->in, src, m->params + l->kernel_off,
-			       l->has_bias ? m->params + l->bias_off : NULL, dst);
-		nn_activate(l->desc.act, dst, dst, n, l->out);
+		nn_dense_apply(m, l, n, src, dst, dst);
 		src = dst;
 	}
 	if (src != y)
@@ -829,9 +843,7 @@ static const float *nn_forward_keep(struct nn_model *m, const float *x, int n,
 
 		m->in_ptr[i] = src;
 		if (l->desc.kind == NN_DENSE) {
-			kern_gemm_bias(n, l->out, l->in, src, m->params + l->kernel_off,
-				       l->has_bias ? m->params + l->bias_off : NULL, m->pre[i]);
-			nn_activate(l->desc.act, m->pre[i], m->act[i], n, l->out);
+			nn_dense_apply(m, l, n, src, m->pre[i], m->act[i]);
 			src = m->act[i];
 		} else if (mode == NN_TRAIN && l->desc.rate > 0.0f) {
 			nn_dropout_forward(l, src, m->act[i], m->mask[i], count, r);
