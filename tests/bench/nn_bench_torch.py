@@ -2,6 +2,7 @@
 
 Same model, data formula, batches and figure names as nn_bench.c: prints
 "name value unit" lines, or one "skipped" line when torch cannot be imported.
+Rates are per second of process CPU time, as in nn_bench.c.
 """
 import sys
 import time
@@ -47,13 +48,13 @@ def bench_train(model, x, y, batch, epochs):
     start = 0.0
     for epoch in range(epochs + 1):
         if epoch == 1:
-            start = time.perf_counter()
+            start = time.process_time()
         for i in range(0, SAMPLES - batch + 1, batch):
             opt.zero_grad()
             loss = loss_fn(model(x[i:i + batch]), y[i:i + batch])
             loss.backward()
             opt.step()
-    return epochs * (SAMPLES // batch * batch) / (time.perf_counter() - start)
+    return epochs * (SAMPLES // batch * batch) / (time.process_time() - start)
 
 
 def bench_predict(model, x, calls=20000):
@@ -62,10 +63,10 @@ def bench_predict(model, x, calls=20000):
     with torch.no_grad():
         for i in range(1000):
             torch.softmax(model(x[i:i + 1]), dim=1)
-        start = time.perf_counter()
+        start = time.process_time()
         for i in range(calls):
             torch.softmax(model(x[i:i + 1]), dim=1)
-        return (time.perf_counter() - start) * 1e9 / calls
+        return (time.process_time() - start) * 1e9 / calls
 
 
 def main():
