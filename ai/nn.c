@@ -35,6 +35,7 @@
 
 #include <assert.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1039,26 +1040,22 @@ int nn_loss_grad(struct nn_model *m, const struct nn_data *batch, enum nn_mode m
  * stage arrays; the caller commits them. */
 static void nn_adam_stage(const struct nn_model *m, float *w, float *s1, float *s2)
 {
-	const float b1 = (float)m->optim.beta1;
-	const float b2 = (float)m->optim.beta2;
-	const float one_minus_b1 = (float)(1.0 - m->optim.beta1);
-	const float one_minus_b2 = (float)(1.0 - m->optim.beta2);
-	const float correct1 = 1.0f - m->acc_beta1;
-	const float correct2 = 1.0f - m->acc_beta2;
-	const float eps = (float)m->optim.epsilon;
-	const float neg_lr = (float)-m->optim.lr;
+	struct kern_adam opt = {
+		.lr = m->optim.lr,
+		.beta1 = m->optim.beta1,
+		.beta2 = m->optim.beta2,
+		.epsilon = m->optim.epsilon,
+		.beta1_power = m->acc_beta1,
+		.beta2_power = m->acc_beta2,
+	};
 
-	for (size_t k = 0; k < m->n_params; k++) {
-		float g = m->grads[k];
-		float m1 = m->slot1[k] * b1 + g * one_minus_b1;
-		float v1 = m->slot2[k] * b2 + (g * g) * one_minus_b2;
-		float m_hat = m1 / correct1;
-		float v_hat = v1 / correct2;
-
-		s1[k] = m1;
-		s2[k] = v1;
-		w[k] = (m_hat / (sqrtf(v_hat) + eps)) * neg_lr + m->params[k];
-	}
+	/* kern_adam_step updates in place and computes the formula above in
+	 * the same order, vectorized where the CPU allows. */
+	assert(m->n_params <= INT_MAX);
+	memcpy(w, m->params, m->n_params * sizeof *w);
+	memcpy(s1, m->slot1, m->n_params * sizeof *s1);
+	memcpy(s2, m->slot2, m->n_params * sizeof *s2);
+	kern_adam_step(&opt, (int)m->n_params, w, m->grads, s1, s2);
 }
 
 /* SGD as Keras's SGD computes it: v' = momentum*v - lr*g, then w' = w + v',
