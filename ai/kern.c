@@ -59,6 +59,8 @@ struct kern_ops {
 	void (*dropout)(struct rng *r, const struct dropout *d, int n,
 			const float *x, float *y, float *mask);
 	void (*relu_grad)(int n, const float *y, const float *mask, float *grad);
+	void (*masked_div)(int n, const unsigned char *keep, float divisor,
+			   const float *x, float *y);
 };
 
 /* Plain C versions. */
@@ -128,6 +130,16 @@ static void relu_grad_c(int n, const float *y, const float *mask, float *grad)
 		float g = mask ? grad[i] * mask[i] : grad[i];
 
 		grad[i] = y[i] > 0.0f ? g : 0.0f;
+	}
+}
+
+static void masked_div_c(int n, const unsigned char *keep, float divisor,
+			 const float *x, float *y)
+{
+	for (int i = 0; i < n; i++) {
+		float kept = x[i] / divisor;
+
+		y[i] = keep[i] ? kept : 0.0f;
 	}
 }
 
@@ -332,6 +344,21 @@ static KERN_AVX512 void relu_grad_avx512(int n, const float *y, const float *mas
 		_mm512_storeu_ps(grad + i, _mm512_maskz_mov_ps(live, g));
 	}
 	relu_grad_c(n - i, y + i, mask ? mask + i : NULL, grad + i);
+}
+
+static KERN_AVX512 void masked_div_avx512(int n, const unsigned char *keep, float divisor,
+					  const float *x, float *y)
+{
+	__m512 div = _mm512_set1_ps(divisor);
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(keep + i)));
+		__mmask16 live = _mm512_test_epi32_mask(bytes, bytes);
+
+		_mm512_storeu_ps(y + i, _mm512_maskz_div_ps(live, _mm512_loadu_ps(x + i), div));
+	}
+	masked_div_c(n - i, keep + i, divisor, x + i, y + i);
 }
 
 /* AVX2+FMA versions. Masked moves are slow on some CPUs, so only the last
@@ -543,17 +570,35 @@ static KERN_AVX2 void relu_grad_avx2(int n, const float *y, const float *mask, f
 	relu_grad_c(n - i, y + i, mask ? mask + i : NULL, grad + i);
 }
 
+static KERN_AVX2 void masked_div_avx2(int n, const unsigned char *keep, float divisor,
+				      const float *x, float *y)
+{
+	__m256 div = _mm256_set1_ps(divisor);
+	int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256i bytes = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(keep + i)));
+		__m256i dropped = _mm256_cmpeq_epi32(bytes, _mm256_setzero_si256());
+		__m256 kept = _mm256_div_ps(_mm256_loadu_ps(x + i), div);
+
+		_mm256_storeu_ps(y + i, _mm256_andnot_ps(_mm256_castsi256_ps(dropped), kept));
+	}
+	masked_div_c(n - i, keep + i, divisor, x + i, y + i);
+}
+
 #endif /* KERN_X86 */
 
 /* Dispatch. */
 
-static const struct kern_ops kern_ops_c = { gemm_c, adam_c, dropout_c, relu_grad_c };
+static const struct kern_ops kern_ops_c = {
+	gemm_c, adam_c, dropout_c, relu_grad_c, masked_div_c,
+};
 #if KERN_X86
 static const struct kern_ops kern_ops_avx2 = {
-	gemm_avx2, adam_avx2, dropout_avx2, relu_grad_avx2,
+	gemm_avx2, adam_avx2, dropout_avx2, relu_grad_avx2, masked_div_avx2,
 };
 static const struct kern_ops kern_ops_avx512 = {
-	gemm_avx512, adam_avx512, dropout_avx512, relu_grad_avx512,
+	gemm_avx512, adam_avx512, dropout_avx512, relu_grad_avx512, masked_div_avx512,
 };
 #endif
 
@@ -713,6 +758,12 @@ void kern_dropout(struct rng *r, int n, float rate, const float *x, float *y,
 void kern_relu_grad(int n, const float *y, const float *mask, float *grad)
 {
 	ops()->relu_grad(n, y, mask, grad);
+}
+
+void kern_masked_div(int n, const unsigned char *keep, float divisor, const float *x,
+		     float *y)
+{
+	ops()->masked_div(n, keep, divisor, x, y);
 }
 
 void kern_adam_init(struct kern_adam *opt)

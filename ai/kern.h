@@ -62,6 +62,12 @@ void kern_col_sum(int m, int n, const float *a, float *out);
 void kern_dropout(struct rng *r, int n, float rate, const float *x, float *y,
 		  float *mask);
 
+/* Sets y[i] = x[i] / divisor where keep[i] is non-zero and y[i] = +0
+ * elsewhere, for i < n: dropout with a byte mask, dividing kept values by the
+ * keep probability. y may equal x. All versions give the same bits. */
+void kern_masked_div(int n, const unsigned char *keep, float divisor, const float *x,
+		     float *y);
+
 /* Computes the backward pass of ReLU followed by optional dropout, for i < n:
  * grad[i] = y[i] > 0 ? grad[i] * mask[i] : 0, with y the ReLU's output and
  * mask from kern_dropout, or grad[i] unscaled when mask is NULL. */

@@ -810,19 +810,6 @@ fail:
 	return NN_ERR_NOMEM;
 }
 
-/* Returns v when keep is 1 and +0.0f when it is 0. Clearing the bits keeps
- * the result exact for every v (0 * inf would be NaN) and needs no branch,
- * which would mispredict about half the time on random dropout masks. */
-static float nn_keep_or_zero(float v, unsigned char keep)
-{
-	uint32_t b;
-
-	memcpy(&b, &v, sizeof b);
-	b &= 0u - (uint32_t)keep;
-	memcpy(&v, &b, sizeof v);
-	return v;
-}
-
 /* Inverted dropout: each unit is dropped with probability rate, and kept
  * units are divided by 1 - rate, as TF.js's dropout op computes them. Each
  * decision compares 32 random bits with rate * 2^32. */
@@ -840,8 +827,8 @@ static void nn_dropout_forward(const struct nn_layer *l, const float *x, float *
 			bits = rng_next(r);
 		u = (uint32_t)(bits >> ((k & 1) * 32));
 		mask[k] = u >= threshold;
-		y[k] = nn_keep_or_zero(x[k] / keep, mask[k]);
 	}
+	kern_masked_div((int)count, mask, keep, x, y);
 }
 
 /* Forward pass that keeps what the backward pass needs. Returns the output
@@ -973,8 +960,7 @@ static void nn_backward(struct nn_model *m, int n, enum nn_mode mode)
 
 			if (mode != NN_TRAIN || l->desc.rate == 0.0f)
 				continue;
-			for (size_t k = 0; k < count; k++)
-				d[k] = nn_keep_or_zero(d[k] / keep, m->mask[i][k]);
+			kern_masked_div((int)count, m->mask[i], keep, d, d);
 			continue;
 		}
 

@@ -277,6 +277,52 @@ Test(kern, relu_grad_versions_agree)
 	}
 }
 
+Test(kern, masked_div_versions_agree)
+{
+	float x[70], y[70], want[70];
+	unsigned char keep[70];
+	struct rng r;
+
+	rng_seed(&r, 11);
+	fill(&r, x, 70);
+	x[5] = INFINITY;
+	x[6] = -INFINITY;
+	x[7] = NAN;
+	for (int i = 0; i < 70; i++)
+		keep[i] = (unsigned char)(rng_below(&r, 3) == 0 ? 0 : 1 + rng_below(&r, 200));
+	keep[5] = 0;
+	keep[7] = 0;
+	for (int n = 0; n <= 70; n += 1 + n / 7) {
+		for (int i = 0; i < 70; i++)
+			want[i] = i >= n ? -1.0f : keep[i] ? x[i] / 0.7f : 0.0f;
+		for (int isa = KERN_ISA_C; isa <= KERN_ISA_AVX512; isa++) {
+			if (kern_set_isa(isa) != 0)
+				continue;
+			for (int i = 0; i < 70; i++)
+				y[i] = -1.0f;
+			kern_masked_div(n, keep, 0.7f, x, y);
+			for (int i = 0; i < 70; i++)
+				cr_assert(memcmp(&y[i], &want[i], sizeof y[i]) == 0,
+					  "%s n=%d: element %d is %g, expected %g (keep %d)",
+					  kern_isa_name(isa), n, i, y[i], want[i], keep[i]);
+		}
+	}
+}
+
+Test(kern, masked_div_in_place)
+{
+	float x[33];
+	unsigned char keep[33];
+
+	for (int i = 0; i < 33; i++) {
+		x[i] = (float)i;
+		keep[i] = (unsigned char)(i % 3 != 0);
+	}
+	kern_masked_div(33, keep, 0.5f, x, x);
+	for (int i = 0; i < 33; i++)
+		cr_assert_eq(x[i], i % 3 != 0 ? (float)i / 0.5f : 0.0f, "element %d is %g", i, x[i]);
+}
+
 Test(kern, dropout_versions_identical)
 {
 	static const float rates[] = { 0.0f, 0.1f, 0.5f, 0.9f };
