@@ -643,8 +643,8 @@ int kern_set_isa(enum kern_isa isa)
 	return 0;
 }
 
-/* Picks the widest supported version, or the one TTYPONG_KERN_ISA names when
- * the CPU supports it. */
+/* Picks the version TTYPONG_KERN_ISA names when the CPU supports it, and
+ * otherwise the widest one the CPU supports. */
 static const struct kern_ops *ops(void)
 {
 	const char *name;
@@ -653,15 +653,23 @@ static const struct kern_ops *ops(void)
 		return kern_active;
 
 	name = getenv("TTYPONG_KERN_ISA");
-	for (int isa = KERN_ISA_AVX512; isa >= KERN_ISA_C; isa--) {
-		if (name && *name && strcmp(name, kern_isa_name(isa)) != 0)
-			continue;
-		if (kern_set_isa(isa) == 0)
+	for (int isa = KERN_ISA_AVX512; name && isa >= KERN_ISA_C; isa--)
+		if (strcmp(name, kern_isa_name(isa)) == 0 && kern_set_isa(isa) == 0)
 			return kern_active;
-	}
-	kern_set_isa(KERN_ISA_C);
+	for (int isa = KERN_ISA_AVX512; isa >= KERN_ISA_C; isa--)
+		if (kern_set_isa(isa) == 0)
+			break;
 	return kern_active;
 }
+
+#if defined(__GNUC__)
+/* Chooses the version when the program loads, before any thread can race
+ * on the lazy choice in ops(). */
+__attribute__((constructor)) static void kern_choose_early(void)
+{
+	ops();
+}
+#endif
 
 enum kern_isa kern_isa(void)
 {

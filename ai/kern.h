@@ -18,9 +18,9 @@ enum kern_isa {
 	KERN_ISA_AVX512,	/* AVX-512F */
 };
 
-/* Returns the instruction set the kernels use now. On first use this is the
- * widest one the CPU supports, unless the environment variable
- * TTYPONG_KERN_ISA names another (c, avx2 or avx512), read once. */
+/* Returns the instruction set the kernels use now. At start-up this is the
+ * one the environment variable TTYPONG_KERN_ISA names (c, avx2 or avx512)
+ * when the CPU supports it, and otherwise the widest one the CPU supports. */
 enum kern_isa kern_isa(void);
 
 /* Makes every kernel use isa. Returns 0, or -1 (changing nothing) when the
