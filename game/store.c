@@ -179,6 +179,7 @@ struct store {
 	char *path;
 	int busy_timeout_ms;
 	bool read_only;
+	bool immutable;	/* read-only media: opened with SQLite's immutable=1 */
 
 	/* The open round, valid while round_open. */
 	bool round_open;
@@ -494,39 +495,15 @@ static void *store_reserve(void *items, size_t *cap, size_t need, size_t size)
 
 /* Opening */
 
-/* Checks, before SQLite touches the file, that the save and its directory
- * are writable: SQLite would otherwise open a read-only file read-only
- * without a word, and WAL needs to create files beside the save. Root passes
- * access() on any mode bits, but a read-only mount still fails with EROFS. */
-static enum store_status store_check_access(struct store *s, bool *exists)
+/* Returns the malloc'ed directory part of path ("." when it has none), or
+ * NULL when memory runs out. */
+static char *store_dir_of(const char *path)
 {
-	struct stat st;
-	char *dir = NULL;
+	char *dir = strdup(path);
 	char *slash;
-	enum store_status status = STORE_OK;
 
-	*exists = stat(s->path, &st) == 0;
-	if (*exists && S_ISDIR(st.st_mode))
-		return store_fail(s, STORE_ERR_NOT_DB,
-				  "is a directory, not a save; pass a file path with --db");
-	if (s->read_only) {
-		if (!*exists)
-			return store_fail(s, STORE_ERR_NOT_FOUND,
-					  "no such save; check the path or pass another file with --db");
-		if (access(s->path, R_OK) != 0)
-			return store_fail(s, STORE_ERR_READONLY,
-					  "cannot be read (%s); check its permissions",
-					  strerror(errno));
-		return STORE_OK;
-	}
-	if (*exists && access(s->path, R_OK | W_OK) != 0)
-		return store_fail(s, STORE_ERR_READONLY,
-				  "cannot be opened for writing (%s); make it writable or pass another file with --db",
-				  strerror(errno));
-
-	dir = strdup(s->path);
 	if (dir == NULL)
-		return store_fail(s, STORE_ERR_NOMEM, "out of memory");
+		return NULL;
 	slash = strrchr(dir, '/');
 	if (slash == NULL)
 		strcpy(dir, ".");
@@ -534,17 +511,71 @@ static enum store_status store_check_access(struct store *s, bool *exists)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+	return dir;
+}
 
-	if (access(dir, W_OK | X_OK) != 0) {
-		if (errno == ENOENT)
-			status = store_fail(s, STORE_ERR_PATH,
-					    "directory %s does not exist; create it or pass another file with --db",
-					    dir);
-		else
-			status = store_fail(s, STORE_ERR_READONLY,
-					    "directory %s is not writable (%s), and the save needs to create its journal there; make it writable or pass another file with --db",
-					    dir, strerror(errno));
-	}
+/* Decides how a read-only handle opens the save. SQLite reads a WAL save
+ * through a -shm file that it must be able to create, so in a directory it
+ * cannot write (read-only media) the save is opened as immutable instead.
+ * That would silently skip a write-ahead log left by a crash, so a non-empty
+ * one is rejected. */
+static enum store_status store_check_read_access(struct store *s,
+						 const char *dir)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+
+	if (access(s->path, R_OK) != 0)
+		return store_fail(s, STORE_ERR_READONLY,
+				  "cannot be read (%s); check its permissions",
+				  strerror(errno));
+	if (access(dir, W_OK | X_OK) == 0)
+		return STORE_OK;
+
+	snprintf(wal, sizeof(wal), "%s-wal", s->path);
+	if (stat(wal, &st) == 0 && st.st_size > 0)
+		return store_fail(s, STORE_ERR_READONLY,
+				  "has unsaved changes in %s, and directory %s is not writable; open it once where it is writable",
+				  wal, dir);
+	s->immutable = true;
+	return STORE_OK;
+}
+
+/* Checks, before SQLite touches the file, that the save and its directory
+ * are writable. SQLite would otherwise open a read-only file read-only
+ * without a word, and WAL needs to create files beside the save. Root passes
+ * access() on any mode bits, but a read-only mount still fails with EROFS. */
+static enum store_status store_check_access(struct store *s, bool *exists)
+{
+	struct stat st;
+	char *dir;
+	enum store_status status = STORE_OK;
+
+	*exists = stat(s->path, &st) == 0;
+	if (*exists && S_ISDIR(st.st_mode))
+		return store_fail(s, STORE_ERR_NOT_DB,
+				  "is a directory, not a save; pass a file path with --db");
+	if (s->read_only && !*exists)
+		return store_fail(s, STORE_ERR_NOT_FOUND,
+				  "no such save; check the path or pass another file with --db");
+	if (!s->read_only && *exists && access(s->path, R_OK | W_OK) != 0)
+		return store_fail(s, STORE_ERR_READONLY,
+				  "cannot be opened for writing (%s); make it writable or pass another file with --db",
+				  strerror(errno));
+
+	dir = store_dir_of(s->path);
+	if (dir == NULL)
+		return store_fail(s, STORE_ERR_NOMEM, "out of memory");
+	if (s->read_only)
+		status = store_check_read_access(s, dir);
+	else if (access(dir, W_OK | X_OK) != 0 && errno == ENOENT)
+		status = store_fail(s, STORE_ERR_PATH,
+				    "directory %s does not exist; create it or pass another file with --db",
+				    dir);
+	else if (access(dir, W_OK | X_OK) != 0)
+		status = store_fail(s, STORE_ERR_READONLY,
+				    "directory %s is not writable (%s), and the save needs to create its journal there; make it writable or pass another file with --db",
+				    dir, strerror(errno));
 	free(dir);
 	return status;
 }
@@ -659,16 +690,55 @@ static enum store_status store_configure(struct store *s)
 	return STORE_OK;
 }
 
+/* Writes "file:PATH?immutable=1" into uri, percent-encoding what a URI
+ * path cannot hold as is. Returns false when uri_size is too small. */
+static bool store_immutable_uri(const char *path, char *uri, size_t uri_size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	static const char suffix[] = "?immutable=1";
+	size_t n = 0;
+
+	if (uri_size < sizeof("file:") + sizeof(suffix))
+		return false;
+	memcpy(uri, "file:", 5);
+	n = 5;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("/-._~", *p) != NULL;
+
+		if (n + 3 + sizeof(suffix) > uri_size)
+			return false;
+		if (plain) {
+			uri[n++] = (char)*p;
+		} else {
+			uri[n++] = '%';
+			uri[n++] = hex[*p >> 4];
+			uri[n++] = hex[*p & 15];
+		}
+	}
+	memcpy(uri + n, suffix, sizeof(suffix));
+	return true;
+}
+
 static enum store_status store_connect(struct store *s, bool exists)
 {
 	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	char uri[3 * PATH_MAX + 32];
+	const char *name = s->path;
 	int rc;
 
 	if (s->read_only)
 		flags |= SQLITE_OPEN_READONLY;
 	else
 		flags |= SQLITE_OPEN_READWRITE | (exists ? 0 : SQLITE_OPEN_CREATE);
-	rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
+	if (s->immutable) {
+		if (!store_immutable_uri(s->path, uri, sizeof(uri)))
+			return store_fail(s, STORE_ERR_PATH,
+					  "path too long; pass a shorter one with --db");
+		name = uri;
+		flags |= SQLITE_OPEN_URI;
+	}
+	rc = sqlite3_open_v2(name, &s->db, flags, NULL);
 	if (rc != SQLITE_OK)
 		return store_fail_rc(s, rc, "opening");
 
@@ -1637,7 +1707,8 @@ enum store_status store_resolve_path(const struct store_path_env *env,
 	if (store_source_tree_path(env->exe_path, out, out_size))
 		return STORE_OK;
 
-	/* The XDG specification says to ignore a relative XDG_DATA_HOME. */
+	/* The XDG specification tells programs to ignore a relative
+	 * XDG_DATA_HOME. */
 	if (store_set(env->xdg_data_home) && env->xdg_data_home[0] == '/')
 		n = snprintf(dir, sizeof(dir), "%s/ttypong",
 			     env->xdg_data_home);

@@ -93,9 +93,14 @@ struct store_frame {
 	uint8_t move_right; /* enum store_move of the right paddle this frame */
 };
 
+/* Options of store_open(). With read_only set, the save must exist and have
+ * the current schema, and every write fails with STORE_ERR_READONLY. In a
+ * directory it cannot write (read-only media) SQLite opens the save as
+ * immutable, and a non-empty -wal file beside it is rejected, since reading
+ * it would need a write. */
 struct store_options {
 	int busy_timeout_ms; /* 0 means STORE_BUSY_TIMEOUT_MS */
-	bool read_only;      /* queries only: no migration, every write fails */
+	bool read_only;      /* queries only, for commands that do not record */
 };
 
 struct store_session {
