@@ -8,7 +8,7 @@
  *     without writing a byte.
  *  2. One write transaction per round: store_round_begin() opens it and
  *     store_round_end() commits it. A round that does not end (quit, crash,
- *     kill) is rolled back, so the rounds table holds finished rounds only and
+ *     kill) is rolled back, so the rounds table contains finished rounds only and
  *     every stored round has all of its frames.
  *  3. Frames of a round are numbered 0, 1, 2, ... in the order they are
  *     appended. The store keeps the raw state and both moves, and never
@@ -126,7 +126,7 @@ struct store_round_info {
 	int32_t n_frames;
 };
 
-/* Frames of several rounds, loaded for training. Round i holds frames
+/* Frames of several rounds, loaded for training. Round i has frames
  * [round_start[i], round_start[i + 1]) in frame order. */
 struct store_frames {
 	size_t n_rounds;
@@ -181,11 +181,13 @@ struct store;
  *
  * On success returns STORE_OK and *out owns the handle (store_close()).
  * On failure *out is NULL, the file is unchanged, and msg (if not NULL)
- * receives one line naming the path and what to do. Failures:
- * STORE_ERR_NOT_DB, STORE_ERR_FOREIGN, STORE_ERR_NEWER, STORE_ERR_READONLY
- * (checked before any write; read-only opening happens only on request),
- * STORE_ERR_BUSY (another process held a write lock past the timeout),
- * STORE_ERR_FULL, STORE_ERR_CORRUPT, STORE_ERR_NOMEM, STORE_ERR_IO. */
+ * receives one line naming the path and what to do. The failures are
+ * STORE_ERR_NOT_DB, STORE_ERR_FOREIGN, STORE_ERR_NEWER and
+ * STORE_ERR_READONLY, each detected before any write. A writable open never
+ * falls back to read-only. STORE_ERR_BUSY means another process held the
+ * write lock past the timeout. STORE_ERR_PATH means the directory is
+ * missing, and STORE_ERR_NOT_FOUND a missing file under read_only. The rest
+ * are STORE_ERR_FULL, STORE_ERR_CORRUPT, STORE_ERR_NOMEM and STORE_ERR_IO. */
 enum store_status store_open(const char *path, const struct store_options *opts,
 			     struct store **out, char *msg, size_t msg_size);
 
@@ -204,7 +206,7 @@ const char *store_status_name(enum store_status status);
 
 /* Chooses the save's path: db_opt (the --db option) if not NULL, else
  * $TTYPONG_DB if set and non-empty, else saves/ttypong.db beside the
- * executable when its directory holds both saves/ and a Makefile (a source
+ * executable when its directory contains both saves/ and a Makefile (a source
  * tree), else $XDG_DATA_HOME/ttypong/ttypong.db with XDG_DATA_HOME defaulting
  * to ~/.local/share. Only the last case creates directories (mode 0700).
  * Writes the path into out. Returns STORE_ERR_PATH with a message when HOME
