@@ -1,8 +1,7 @@
-/* ttypong entry point. */
-#include <stdio.h>
+/* ttypong: Pong in a terminal against a neural network that learns as you play. */
+#include "cli.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
-	fputs("ttypong: no commands are available yet\n", stderr);
-	return 2;
+	return cli_main(argc, argv);
 }
