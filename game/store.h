@@ -10,6 +10,8 @@
  *     store_round_end() commits it. A round that does not end (quit, crash,
  *     kill) is rolled back, so the rounds table contains finished rounds only and
  *     every stored round has all of its frames.
+ *     Other writes commit at once outside a round. Inside an open round they
+ *     join its transaction, so they commit or roll back with the round.
  *  3. Frames of a round are numbered 0, 1, 2, ... in the order they are
  *     appended. The store keeps the raw state and both moves, and never
  *     interprets them; the game derives features from them.

@@ -497,6 +497,47 @@ Test(store, aborted_round_rolled_back)
 	store_test_rmdir(&t);
 }
 
+Test(store, writes_in_round_share_its_fate)
+{
+	struct store_test_dir t;
+	struct store *s;
+	struct store_model m = { .kind = STORE_MODEL_TRAINED, .train_loss = NAN,
+				 .val_loss = NAN, .val_acc = NAN, .return_rate = NAN };
+	struct store_epoch e = { 1, 0.5, 0.5, 0.5, 0.5, 10.0 };
+	struct store_counts counts;
+	struct store_epoch *got;
+	size_t n;
+	int64_t session, round_id, model_id;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	session = store_test_session(s);
+
+	cr_assert_eq(store_round_begin(s, session, 1, &round_id), STORE_OK, "round_begin");
+	cr_assert_eq(store_model_put(s, &m, &model_id), STORE_OK, "model_put in a round: %s",
+		     store_errmsg(s));
+	cr_assert_eq(store_epochs_put(s, model_id, &e, 1), STORE_OK,
+		     "epochs_put in a round: %s", store_errmsg(s));
+	cr_assert(store_round_is_open(s), "epochs_put closed the round");
+	store_round_abort(s);
+	cr_assert_eq(store_count(s, &counts), STORE_OK, "store_count");
+	cr_assert_eq(counts.n_models, 0, "a model written in an aborted round was kept");
+
+	cr_assert_eq(store_round_begin(s, session, 1, &round_id), STORE_OK, "round_begin");
+	cr_assert_eq(store_model_put(s, &m, &model_id), STORE_OK, "model_put");
+	cr_assert_eq(store_epochs_put(s, 999, &e, 1), STORE_ERR_NOT_FOUND,
+		     "epochs of an unknown model accepted in a round");
+	cr_assert(store_round_is_open(s), "a failed epochs_put closed the round");
+	cr_assert_eq(store_epochs_put(s, model_id, &e, 1), STORE_OK, "epochs_put");
+	cr_assert_eq(store_round_end(s, &(struct store_round_result){ STORE_WINNER_LEFT, 0, 0 }),
+		     STORE_OK, "round_end: %s", store_errmsg(s));
+	cr_assert_eq(store_epochs_get(s, model_id, &got, &n), STORE_OK, "epochs_get");
+	cr_assert_eq(n, 1u, "a model written in a finished round has %zu epochs", n);
+	free(got);
+	store_close(s);
+	store_test_rmdir(&t);
+}
+
 Test(store, invalid_move_rolls_back_round)
 {
 	struct store_test_dir t;
