@@ -30,9 +30,9 @@
  * tests/bench/store_bench.c. */
 #define STORE_FRAMES_PER_INSERT 16
 
-/* Migration steps: steps[i] takes a save from user_version i to i + 1. Each
- * runs inside the one transaction that opening uses, and a step once shipped
- * never changes: a new schema appends a step. */
+/* Migration steps: store_migrations[i] takes a save from user_version i to
+ * i + 1. Each runs inside the one transaction that opening uses. A step once
+ * shipped never changes, so a new schema appends a step. */
 static const char *const store_migrations[] = {
 	/* 0 -> 1: the first schema. */
 	"CREATE TABLE sessions ("
@@ -1071,12 +1071,13 @@ enum store_status store_round_append(struct store *s,
 				     const struct store_frame *frames,
 				     size_t n)
 {
-	sqlite3_stmt *one = s->stmt[STORE_STMT_FRAME_INSERT];
-	sqlite3_stmt *many = s->frames_insert;
+	sqlite3_stmt *single_insert = s->stmt[STORE_STMT_FRAME_INSERT];
+	sqlite3_stmt *multi_insert = s->frames_insert;
 	size_t i = 0;
 
 	assert(s->round_open);
-	assert(one != NULL && many != NULL);
+	assert(single_insert != NULL);
+	assert(multi_insert != NULL);
 
 	/* Check the whole batch first, so a bad frame stores none of it. */
 	for (size_t k = 0; k < n; k++)
@@ -1091,7 +1092,7 @@ enum store_status store_round_append(struct store *s,
 
 	while (i < n) {
 		bool batch = n - i >= STORE_FRAMES_PER_INSERT;
-		sqlite3_stmt *st = batch ? many : one;
+		sqlite3_stmt *st = batch ? multi_insert : single_insert;
 		int rows = batch ? STORE_FRAMES_PER_INSERT : 1;
 		int rc;
 
