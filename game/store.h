@@ -175,6 +175,7 @@ struct store_counts {
 	int64_t n_models;
 };
 
+/* An open save. One thread at a time may use a handle. */
 struct store;
 
 /* Opens or creates the save at path and migrates it to
@@ -274,9 +275,9 @@ void store_round_abort(struct store *s);
 /* Returns true while a round is open. */
 bool store_round_is_open(const struct store *s);
 
-/* Lists finished rounds with id > after_id, oldest first, at most max_rounds
- * of them (0 means all). *out is malloc'ed and owned by the caller (free()),
- * NULL when *n is 0. */
+/* Lists finished rounds with id > after_id, oldest first. A max_rounds above
+ * 0 keeps only the newest max_rounds of them. *out is malloc'ed and owned by
+ * the caller (free()), NULL when *n is 0. */
 enum store_status store_rounds_list(struct store *s, int64_t after_id,
 				    size_t max_rounds,
 				    struct store_round_info **out, size_t *n);
