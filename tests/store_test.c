@@ -270,6 +270,17 @@ static double store_test_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* Prepares a forked child: it dies with the test process and after 60 s at
+ * most, so a failing test leaves no process behind. Children use no
+ * Criterion assertion, because those report to the runner as the test's
+ * own. They _exit() non-zero on failure, which closes the pipe the parent
+ * reads. */
+static void store_test_child_setup(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(60);
+}
+
 /* Migration and round trips */
 
 Test(store, migrates_empty_file)
@@ -882,6 +893,57 @@ Test(store, rejects_read_only_file)
 	store_test_rmdir(&t);
 }
 
+/* Root passes every mode check, so this case drops to another user in a
+ * child. It needs no mount, for containers where mounting is not allowed. */
+Test(store, rejects_read_only_file_for_other_user)
+{
+	struct store_test_dir t;
+	struct store *s;
+	size_t size_before, size_after;
+	unsigned char *before, *after;
+	int status, entries;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch users; rejects_read_only_file covers this user");
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+	/* A directory anyone may write, as /tmp, so only the file's mode
+	 * can reject the write. */
+	cr_assert_eq(chmod(t.dir, 01777), 0, "chmod of the directory failed");
+	cr_assert_eq(chmod(t.path, 0444), 0, "chmod of the save failed");
+	before = store_test_slurp(t.path, &size_before);
+	entries = store_test_count_entries(t.dir);
+
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork failed");
+	if (pid == 0) {
+		char msg[STORE_MSG_MAX];
+
+		store_test_child_setup();
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(100);
+		_exit(store_open(t.path, NULL, &s, msg, sizeof(msg)));
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid failed");
+	cr_assert(WIFEXITED(status), "child did not exit normally");
+	cr_assert_neq(WEXITSTATUS(status), 100, "child could not switch to uid 65534");
+	cr_assert_eq(WEXITSTATUS(status), STORE_ERR_READONLY,
+		     "open by a user without write permission gave \"%s\"",
+		     store_status_name((enum store_status)WEXITSTATUS(status)));
+
+	cr_assert_eq(store_test_count_entries(t.dir), entries,
+		     "opening created files beside the save");
+	after = store_test_slurp(t.path, &size_after);
+	cr_assert_eq(size_after, size_before, "file size changed");
+	cr_assert_eq(memcmp(before, after, size_before), 0, "file bytes changed");
+	free(before);
+	free(after);
+	store_test_rmdir(&t);
+}
+
 Test(store, rejects_read_only_directory)
 {
 	struct store_test_dir t;
@@ -900,17 +962,6 @@ Test(store, rejects_read_only_directory)
 
 	store_test_make_writable(t.dir);
 	store_test_rmdir(&t);
-}
-
-/* Prepares a forked child: it dies with the test process and after 60 s at
- * most, so a failing test leaves no process behind. Children use no
- * Criterion assertion, because those report to the runner as the test's
- * own. They _exit() non-zero on failure, which closes the pipe the parent
- * reads. */
-static void store_test_child_setup(void)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	alarm(60);
 }
 
 /* Records round number `round` without assertions, for children. */
