@@ -15,7 +15,8 @@
 #include "store.h"
 
 /* Least time kept back from the fit for storing the version, in ms. The
- * reserve is twice the previous step's storing time when that was longer. */
+ * reserve is twice the previous successful store's time when that was
+ * longer, and at most a quarter of the budget. */
 #define AGENT_STORE_RESERVE_MS 2.0
 
 /* Share of the budget kept free for the clock's jitter on a busy machine,
@@ -46,7 +47,7 @@ struct agent {
 	struct nn_model *play;		/* the playing network, eval mode only */
 	int64_t model_id;		/* 0: fresh weights not in the save */
 	struct rng rng;			/* one seed per training step */
-	double store_ms;		/* time the previous step took to store its version */
+	double store_ms;		/* time the last successful store took, ms */
 
 	/* Epochs of the step in progress, stored with its version. */
 	struct store_epoch *epochs;
@@ -662,6 +663,11 @@ static enum agent_status agent_fit(struct agent *a, struct nn_model *cand, const
 	if (a->opts.train_ms > 0) {
 		double reserve = 2 * a->store_ms > AGENT_STORE_RESERVE_MS ? 2 * a->store_ms :
 				 AGENT_STORE_RESERVE_MS;
+
+		/* A store that once waited for a lock must not starve every
+		 * later fit. */
+		if (reserve > a->opts.train_ms / 4)
+			reserve = a->opts.train_ms / 4;
 		double left = a->opts.train_ms * (1 - AGENT_BUDGET_SLACK) -
 			      (train_now_ms() - start_ms) - reserve;
 
@@ -737,9 +743,9 @@ enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 		goto out;
 	store_start_ms = train_now_ms();
 	st = agent_store_version(a, cand, seed, rep, &id);
-	a->store_ms = train_now_ms() - store_start_ms;
 	if (st != AGENT_OK)
 		goto out;
+	a->store_ms = train_now_ms() - store_start_ms;
 
 	st = agent_adopt(a, cand, id);
 	if (st == AGENT_OK) {
