@@ -431,7 +431,10 @@ int agent_label_round(const struct core_config *cfg, const struct agent_opts *o,
 	agent_label_geom(cfg, &g);
 
 	/* Hindsight labels both players, each from its own mirrored view;
-	 * the human teacher only has moves worth copying on one side. */
+	 * the human teacher only has moves worth copying on one side.
+	 * NOTE: store_rounds_list() does not return a round's session, so the
+	 * human side is o->human_side for every round, also in sessions where
+	 * a program played that side. */
 	for (int side = CORE_LEFT; side <= CORE_RIGHT; side++) {
 		bool hindsight = o->label.teacher == LABEL_TEACHER_HINDSIGHT;
 
