@@ -45,7 +45,7 @@ enum label_teacher {
 	LABEL_TEACHER_HUMAN,
 };
 
-/* How features map back to field units, and the geometry of the own side.
+/* Scales from features back to field units, and the geometry of the own side.
  * Lengths are in field units and times in seconds. */
 struct label_geom {
 	double x_scale;		/* field units per unit of the ball x feature */
@@ -60,9 +60,11 @@ struct label_geom {
 struct label_opts {
 	enum label_teacher teacher;
 	/* Half-width of the band around the target in which the label is
-	 * "stay", in paddle half-heights (0.25 with an 8-unit half-height is 2
-	 * field units). It must exceed half a step of paddle travel, or the
-	 * label flips between up and down around the target. */
+	 * "stay", in paddle half-heights (0.6 with the default 8-unit
+	 * half-height is 4.8 field units, well inside the 9 units within which
+	 * the paddle still meets the ball). It must exceed half a step of
+	 * paddle travel (0.75 units by default), or the label flips between up
+	 * and down around the target. */
 	double dead_zone;
 };
 
@@ -90,7 +92,7 @@ void label_targets(const struct label_geom *g, const float *feats, size_t n, dou
 
 /* Returns the class for a paddle at own (the own paddle feature) heading
  * for target_y (field units), or LABEL_NONE for a NaN target. A target at
- * or beyond the paddle's limit (paddle_scale) asks for the limit itself,
+ * or beyond the paddle's limit (paddle_scale) means the limit itself,
  * without a dead zone. */
 int label_for_target(const struct label_geom *g, const struct label_opts *o, float own,
 		     double target_y);

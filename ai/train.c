@@ -35,7 +35,7 @@ void train_opts_default(struct train_opts *o)
 	o->batch_size = 64;
 	o->epochs = 1000;
 	o->budget_ms = 150;
-	o->max_val_rows = 4096;
+	o->max_val_rows = 1024;
 }
 
 /* ---- Grouped data ------------------------------------------------------ */

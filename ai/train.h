@@ -111,8 +111,8 @@ struct train_opts {
 	void *user;
 };
 
-/* Sets o to batch 64, 1000 epochs, a 150 ms budget and 4096 validation
- * rows. */
+/* Sets o to batch 64, 1000 epochs, a 150 ms budget and 1024 validation
+ * rows, which the plain C kernels evaluate in about 8 ms. */
 void train_opts_default(struct train_opts *o);
 
 struct train_result {

@@ -15,8 +15,18 @@
 #include "store.h"
 
 /* Least time kept back from the fit for storing the version, in ms. The
- * reserve is twice the previous step's storing time when that was longer. */
+ * reserve is twice the previous successful store's time when that was
+ * longer, and at most a quarter of the budget. */
 #define AGENT_STORE_RESERVE_MS 2.0
+
+/* Share of the budget kept free for the clock's jitter on a busy machine,
+ * where a batch or an evaluation can take longer than the previous one. */
+#define AGENT_BUDGET_SLACK 0.03
+
+/* Rounds longer than this many frames (30 s of play) get proportionally
+ * fewer augmented rows per frame, so a long rally cannot fill a step's
+ * budget with labelling. */
+#define AGENT_AUGMENT_FRAMES 1800
 
 /* The labeller reads rows in the core's feature order. */
 _Static_assert(LABEL_N_FEATURES == CORE_FEATURE_COUNT, "feature count");
@@ -37,7 +47,7 @@ struct agent {
 	struct nn_model *play;		/* the playing network, eval mode only */
 	int64_t model_id;		/* 0: fresh weights not in the save */
 	struct rng rng;			/* one seed per training step */
-	double store_ms;		/* time the previous step took to store its version */
+	double store_ms;		/* time the last successful store took, ms */
 
 	/* Epochs of the step in progress, stored with its version. */
 	struct store_epoch *epochs;
@@ -88,12 +98,12 @@ void agent_opts_default(struct agent_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->label.teacher = LABEL_TEACHER_HINDSIGHT;
-	o->label.dead_zone = 0.25;
+	o->label.dead_zone = 0.6;
 	o->human_side = CORE_LEFT;
 	o->train_ms = 150;
 	o->epochs = 0;
 	o->batch_size = 64;
-	o->augment = 2;
+	o->augment = 6;
 	o->recent_rounds = 8;
 	o->older_rounds = 8;
 	o->val_fraction = 0.2;
@@ -359,7 +369,8 @@ static bool agent_vary_row(float *row, struct rng *r)
 	return flip;
 }
 
-/* Appends o->augment variants of each labelled frame. The hindsight target
+/* Appends o->augment variants of each labelled frame, fewer in rounds
+ * longer than AGENT_AUGMENT_FRAMES. The hindsight target
  * (the crossing height) depends on neither the own paddle nor the ball's
  * speed along its path, and flips with the field, so every variant keeps a
  * true label. Rallies in play get faster than in the first recorded rounds,
@@ -369,6 +380,7 @@ static int agent_augment(const struct label_geom *g, const struct agent_opts *o,
 			 struct train_data *d)
 {
 	float row[CORE_FEATURE_COUNT];
+	double keep = n > AGENT_AUGMENT_FRAMES ? (double)AGENT_AUGMENT_FRAMES / (double)n : 1.0;
 	int id;
 	int rc = TRAIN_OK;
 
@@ -376,6 +388,8 @@ static int agent_augment(const struct label_geom *g, const struct agent_opts *o,
 		if (isnan(target[i]))
 			continue;
 		for (uint32_t k = 0; k < o->augment && rc == TRAIN_OK; k++) {
+			if (keep < 1.0 && rng_uniform(r) >= keep)
+				continue;
 			memcpy(row, feats + i * CORE_FEATURE_COUNT, sizeof row);
 			if (agent_vary_row(row, r))
 				id = label_for_target(g, &o->label, row[CORE_FEAT_OWN_Y], -target[i]);
@@ -417,7 +431,10 @@ int agent_label_round(const struct core_config *cfg, const struct agent_opts *o,
 	agent_label_geom(cfg, &g);
 
 	/* Hindsight labels both players, each from its own mirrored view;
-	 * the human teacher only has moves worth copying on one side. */
+	 * the human teacher only has moves worth copying on one side.
+	 * NOTE: store_rounds_list() does not return a round's session, so the
+	 * human side is o->human_side for every round, also in sessions where
+	 * a program played that side. */
 	for (int side = CORE_LEFT; side <= CORE_RIGHT; side++) {
 		bool hindsight = o->label.teacher == LABEL_TEACHER_HINDSIGHT;
 
@@ -649,7 +666,13 @@ static enum agent_status agent_fit(struct agent *a, struct nn_model *cand, const
 	if (a->opts.train_ms > 0) {
 		double reserve = 2 * a->store_ms > AGENT_STORE_RESERVE_MS ? 2 * a->store_ms :
 				 AGENT_STORE_RESERVE_MS;
-		double left = a->opts.train_ms - (train_now_ms() - start_ms) - reserve;
+
+		/* A store that once waited for a lock must not starve every
+		 * later fit. */
+		if (reserve > a->opts.train_ms / 4)
+			reserve = a->opts.train_ms / 4;
+		double left = a->opts.train_ms * (1 - AGENT_BUDGET_SLACK) -
+			      (train_now_ms() - start_ms) - reserve;
 
 		to.budget_ms = left > 0.001 ? left : 0.001;
 		to.epochs = a->opts.epochs > 0 ? a->opts.epochs : 1000000;
@@ -723,9 +746,9 @@ enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 		goto out;
 	store_start_ms = train_now_ms();
 	st = agent_store_version(a, cand, seed, rep, &id);
-	a->store_ms = train_now_ms() - store_start_ms;
 	if (st != AGENT_OK)
 		goto out;
+	a->store_ms = train_now_ms() - store_start_ms;
 
 	st = agent_adopt(a, cand, id);
 	if (st == AGENT_OK) {

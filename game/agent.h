@@ -48,12 +48,13 @@ enum agent_status {
 
 /* Settings of the trainer. agent_opts_default() gives the values noted. */
 struct agent_opts {
-	struct label_opts label;	/* hindsight teacher, dead zone 0.25 */
+	struct label_opts label;	/* hindsight teacher, dead zone 0.6 */
 	enum core_side human_side;	/* CORE_LEFT: whose moves the human teacher copies */
 	double train_ms;		/* 150: budget of one agent_train(); 0 = use epochs */
 	int epochs;			/* 0: epochs per step when train_ms is 0 */
 	int batch_size;			/* 64 */
-	/* 2: extra rows made from each hindsight-labelled frame, each with the
+	/* 6: extra rows made from each hindsight-labelled frame (on average
+	 * fewer in rounds longer than 30 s of play), each with the
 	 * own paddle at a random height, the ball at a random speed on the
 	 * same path and, half of the time, the field flipped top to bottom.
 	 * The crossing height depends on none of these, so the rows carry
@@ -61,7 +62,7 @@ struct agent_opts {
 	uint32_t augment;
 	uint32_t recent_rounds;		/* 8: newest rounds always trained on */
 	uint32_t older_rounds;		/* 8: older rounds sampled per step */
-	double val_fraction;		/* 0.2: share of the chosen rounds held out */
+	double val_fraction;		/* 0.2: share of rounds held out, chosen by id */
 	double promote_margin;		/* 0.05: tolerated val loss rise, fraction */
 	uint64_t seed;			/* 1: fresh weights, dropout, sampling */
 	/* Called after every epoch of agent_train(); may be NULL. */

@@ -124,6 +124,7 @@ struct learn_train_run {
 	struct store_frame batch[LEARN_BATCH];
 };
 
+/* Draws the bar filled for `done` finished rounds, naming the current one. */
 static void learn_bar(const struct learn_train_run *run, uint32_t done, const char *what)
 {
 	int fill = (int)((double)done / run->rounds * LEARN_BAR_WIDTH);
@@ -133,7 +134,7 @@ static void learn_bar(const struct learn_train_run *run, uint32_t done, const ch
 	fprintf(stderr, "\r\033[K[");
 	for (int i = 0; i < LEARN_BAR_WIDTH; i++)
 		fputc(i < fill ? '#' : '.', stderr);
-	fprintf(stderr, "] round %u/%u %s", done, run->rounds, what);
+	fprintf(stderr, "] round %u/%u %s", run->round + 1, run->rounds, what);
 	fflush(stderr);
 }
 

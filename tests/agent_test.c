@@ -425,3 +425,33 @@ Test(agent, human_teacher_one_side)
 		cr_assert_eq(d.ids[i], i % 3, "row %d copies the left move", i);
 	train_data_free(&d);
 }
+
+Test(agent, store_failure_keeps_model)
+{
+	struct store *s = open_db();
+	struct store_options ro = { .read_only = true };
+	struct agent_opts o = epoch_opts(1);
+	struct agent *a;
+	struct agent_report rep;
+	char msg[STORE_MSG_MAX];
+
+	record_rounds(s, 3, 4, false);
+	a = open_agent(s, &o, 0);
+	cr_assert_eq(agent_train(a, &rep), AGENT_OK, "train failed: %s", agent_errmsg(a));
+	agent_close(a);
+	store_close(s);
+
+	/* A save that rejects writes stands in for a full disk or a lock. */
+	cr_assert_eq(store_open(db_path, &ro, &s, msg, sizeof msg), STORE_OK, "open failed: %s",
+		     msg);
+	a = open_agent(s, &o, 0);
+	cr_assert_eq(agent_model_id(a), 1, "the restart plays version 1");
+	cr_assert_eq(agent_train(a, &rep), AGENT_ERR_STORE, "a failed write must be reported, got %s",
+		     agent_status_name(rep.status));
+	cr_assert_eq(rep.model_id, 0, "no version on failure");
+	cr_assert_eq(agent_model_id(a), 1, "version 1 must keep playing");
+	cr_assert(strstr(rep.note, "storing the model version failed") != NULL,
+		  "the note says what failed: %s", rep.note);
+	agent_close(a);
+	store_close(s);
+}

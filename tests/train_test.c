@@ -26,7 +26,11 @@ static void make_data(struct train_data *d, size_t n_groups, size_t rows, uint64
 		for (size_t i = 0; i < rows; i++) {
 			for (int k = 0; k < N_IN; k++)
 				x[k] = (float)(2 * rng_uniform(&r) - 1);
-			id = x[0] < x[4] - 0.1f ? 0 : x[0] > x[4] + 0.1f ? 2 : 1;
+			id = 1;
+			if (x[0] < x[4] - 0.1f)
+				id = 0;
+			else if (x[0] > x[4] + 0.1f)
+				id = 2;
 			cr_assert_eq(train_data_add(d, x, &id, 1), TRAIN_OK, "adding a row failed");
 		}
 		cr_assert_eq(train_data_end_group(d, g + 1), TRAIN_OK, "closing a group failed");
