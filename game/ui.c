@@ -4,6 +4,7 @@
 
 #include <curses.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -70,6 +71,7 @@ struct ui_opts {
 	double speed;		/* watch: steps per second / CORE_STEP_HZ */
 	bool speed_max;
 	uint32_t points;
+	int64_t model_id;	/* version to play, 0 for the newest promoted */
 };
 
 /* Glyphs of one character set. */
@@ -171,6 +173,8 @@ static void ui_play_help(void)
 	     "\n"
 	     "  -s, --seed S    seed of the serves (default: from the clock)\n"
 	     "      --points N  points that win a match, 1 to 99 (default 11)\n"
+	     "      --model ID  model version to start from (default: the newest\n"
+	     "                  promoted one, else fresh weights)\n"
 	     "      --ascii     draw with ASCII only, even in a UTF-8 locale\n"
 	     "      --db PATH   the save to use\n"
 	     "  -h, --help      show this help\n"
@@ -192,6 +196,8 @@ static void ui_watch_help(void)
 	     "                       for as fast as the machine goes (default 1)\n"
 	     "  -s, --seed S         seed of the serves and the tracker (default: from the clock)\n"
 	     "      --points N       points that win a match, 1 to 99 (default 11)\n"
+	     "      --model ID       model version to start from (default: the newest\n"
+	     "                       promoted one, else fresh weights)\n"
 	     "      --ascii          draw with ASCII only, even in a UTF-8 locale\n"
 	     "      --db PATH        the save to use\n"
 	     "  -h, --help           show this help");
@@ -209,7 +215,7 @@ static uint64_t ui_clock_seed(void)
  * (after --help or a usage error, already reported). */
 static int ui_parse(int argc, char **argv, struct ui_opts *o)
 {
-	enum { OPT_POINTS = 256, OPT_ASCII, OPT_DB, OPT_OPPONENT, OPT_SPEED };
+	enum { OPT_POINTS = 256, OPT_ASCII, OPT_DB, OPT_OPPONENT, OPT_SPEED, OPT_MODEL };
 	static const struct option options[] = {
 		{"seed", required_argument, NULL, 's'},
 		{"points", required_argument, NULL, OPT_POINTS},
@@ -217,6 +223,7 @@ static int ui_parse(int argc, char **argv, struct ui_opts *o)
 		{"db", required_argument, NULL, OPT_DB},
 		{"opponent", required_argument, NULL, OPT_OPPONENT},
 		{"speed", required_argument, NULL, OPT_SPEED},
+		{"model", required_argument, NULL, OPT_MODEL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -244,6 +251,11 @@ static int ui_parse(int argc, char **argv, struct ui_opts *o)
 			break;
 		case OPT_DB:
 			o->db = optarg;
+			break;
+		case OPT_MODEL:
+			if (cli_parse_long(cmd, "--model", optarg, 1, LONG_MAX, &value))
+				return CLI_EXIT_USAGE;
+			o->model_id = value;
 			break;
 		case OPT_OPPONENT:
 			if (!watch)
@@ -303,7 +315,8 @@ static int ui_setup_players(struct ui_app *a)
 	a->agent_opts.human_side = CORE_LEFT;
 	a->agent_opts.on_epoch = ui_on_epoch;
 	a->agent_opts.user = a;
-	if (agent_open(&a->agent, a->store, &a->cfg, &a->agent_opts, 0, msg, sizeof msg) != AGENT_OK) {
+	if (agent_open(&a->agent, a->store, &a->cfg, &a->agent_opts, a->opts.model_id, msg,
+		       sizeof msg) != AGENT_OK) {
 		snprintf(a->error, sizeof a->error, "loading the AI failed: %s", msg);
 		return -1;
 	}
