@@ -4,11 +4,12 @@
 # between rounds. Prints "ui_cpu_ms_per_s <value> ms/s", or a skip line and
 # exit status 77 without tmux.
 #
-#   sh tests/bench/ui_cpu.sh [SECONDS]    (default 5)
+#   sh tests/bench/ui_cpu.sh [SECONDS]    (default 10, so that rounds end
+#                                        and training is part of the figure)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$ROOT/ttypong
-SECONDS_RUN=${1:-5}
+SECONDS_RUN=${1:-10}
 
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "ui_cpu: skipped, tmux is not installed"
