@@ -1125,7 +1125,8 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	int chart_w = (iw - 2) / 2;
 	double tl[UI_HISTORY_MAX], vl[UI_HISTORY_MAX], ta[UI_HISTORY_MAX], va[UI_HISTORY_MAX];
 	double loss_lo = INFINITY, loss_hi = -INFINITY;
-	size_t n = a->n_versions;
+	size_t n = a->n_versions, first;
+	size_t columns = (size_t)(chart_w > 0 ? chart_w : 1) * (a->caps.utf8 ? 2 : 1);
 
 	ui_clear_rect(y, x, h, w);
 	ui_box(a, y, x, h, w, A_NORMAL);
@@ -1137,11 +1138,17 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	ui_text(row, ix + iw - 4, 4, A_NORMAL, "%3d%%", (int)lround(a->train_progress * 100));
 	row++;
 
+	/* The charts show the newest versions, one per dot column, so that the
+	 * high losses of the first versions scroll out as the AI learns. */
+	first = n > columns ? n - columns : 0;
+	n -= first;
 	for (size_t i = 0; i < n; i++) {
-		tl[i] = a->versions[i].train_loss;
-		vl[i] = a->versions[i].val_loss;
-		ta[i] = a->versions[i].train_acc;
-		va[i] = a->versions[i].val_acc;
+		const struct ui_version *v = &a->versions[first + i];
+
+		tl[i] = v->train_loss;
+		vl[i] = v->val_loss;
+		ta[i] = v->train_acc;
+		va[i] = v->val_acc;
 		loss_lo = fmin(loss_lo, fmin(tl[i], vl[i]));
 		loss_hi = fmax(loss_hi, fmax(tl[i], vl[i]));
 	}
@@ -1162,7 +1169,7 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	}
 	row += chart_h;
 	/* The legend: colours, or in ASCII the point characters. */
-	ui_text(row, ix, iw, A_NORMAL, "%zu model version%s:", n, n == 1 ? "" : "s");
+	ui_text(row, ix, iw, A_NORMAL, "last %zu version%s:", n, n == 1 ? "" : "s");
 	ui_text(row, ix + 21, 8, ui_attr(a, UI_PAIR_SERIES0, A_NORMAL), "%strain",
 		a->caps.utf8 ? "" : "* ");
 	ui_text(row, ix + 30, 6, ui_attr(a, UI_PAIR_SERIES1, A_BOLD), "%sval",
