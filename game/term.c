@@ -49,7 +49,7 @@ void term_sleep_until(int64_t deadline_ns)
 
 	if (deadline_ns <= term_now_ns())
 		return;
-	/* EINTR only wakes the loop early, which then sees the signal. */
+	/* EINTR only wakes the loop early, which then checks the signal. */
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
 

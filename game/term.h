@@ -31,7 +31,7 @@
 /* Escape sequences arrive within this many ms; a lone Esc is a key. */
 #define TERM_ESC_DELAY_MS 25
 
-/* What the terminal offers, found by term_open(). */
+/* Capabilities of the terminal, found by term_open(). */
 struct term_caps {
 	bool color;	/* colours in use: the terminal has them and NO_COLOR is unset */
 	bool utf8;	/* the locale's codeset is UTF-8 and --ascii was not given */

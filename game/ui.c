@@ -950,9 +950,9 @@ struct ui_layout {
 #define UI_SIDE_PANEL_W 48
 
 /* Lays out a terminal of rows x cols: the HUD on row 0, the field's box from
- * row 1 to rows - 2 and the probability bars on the last row. On a wide
- * terminal the panel takes the right-hand side of the field's rows; on
- * others it is drawn over the middle of the field between rounds. */
+ * row 1 to rows - 2 and the probability bars on the last row. A wide
+ * terminal keeps the panel on the right of the field's rows. Otherwise the
+ * panel covers the middle of the field between rounds. */
 static void ui_layout(struct ui_layout *l, int rows, int cols)
 {
 	l->rows = rows;

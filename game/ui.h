@@ -11,8 +11,8 @@
 #ifndef TTYPONG_UI_H
 #define TTYPONG_UI_H
 
-/* The smallest usable terminal, in cells. Below it the game pauses and asks
- * for a larger window. */
+/* The smallest usable terminal, in cells. Below it the game pauses and
+ * shows a request for a larger window. */
 #define UI_MIN_COLS 40
 #define UI_MIN_ROWS 15
 
