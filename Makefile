@@ -82,11 +82,19 @@ $(SAN)/ttypong: $(SAN)/game/main.o $(SAN)/libttypong.a
 	$(CC) $(CFLAGS) $(SANITIZE) $^ $(PKG_LIBS) -o $@
 
 # All C tests link into one Criterion runner, so one summary line covers them.
+# Criterion loads libnanomsg, whose exported nn_free and nn_strerror would
+# otherwise bind to ours; hiding the archive's symbols keeps both apart.
+TEST_LDFLAGS := -Wl,--exclude-libs,ALL
+
 $(REL)/tests/unit: $(patsubst %.c,$(REL)/%.o,$(TEST_SRC)) $(REL)/libttypong.a
-	$(CC) $(CFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
+	$(CC) $(CFLAGS) $(TEST_LDFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
 
 $(SAN)/tests/unit: $(patsubst %.c,$(SAN)/%.o,$(TEST_SRC)) $(SAN)/libttypong.a
-	$(CC) $(CFLAGS) $(SANITIZE) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
+	$(CC) $(CFLAGS) $(SANITIZE) $(TEST_LDFLAGS) $^ $(PKG_LIBS) $(TEST_LIBS) -o $@
+
+# Test-only program through which tests/js compares the network with TF.js.
+$(REL)/tests/nn_driver: $(REL)/tests/js/nn_driver.o $(REL)/libttypong.a
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
 $(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libttypong.a
 	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
@@ -106,7 +114,8 @@ play: deps
 	./ttypong play
 
 test: test-deps
-	@$(MAKE) --no-print-directory ttypong $(REL)/tests/unit $(SAN)/tests/unit $(SAN)/ttypong
+	@$(MAKE) --no-print-directory ttypong $(REL)/tests/unit $(SAN)/tests/unit $(SAN)/ttypong \
+		$(REL)/tests/nn_driver
 	@sh tests/run.sh
 
 test-c: $(REL)/tests/unit $(SAN)/tests/unit
