@@ -14,8 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Concrete dropout keeps log(u) finite with this offset, as Gal's
- * implementation does. */
+/* Keeps Concrete dropout's log(u) and log(1 - u) finite for u = 0. */
 #define DROP_CONCRETE_EPSILON 1e-7
 
 /* Constants of Molchanov et al.'s (2017) fit of the variational dropout KL:
@@ -49,9 +48,9 @@ static const char *const drop_aliases[DROP_VARIANT_COUNT] = {
 };
 
 /* Rates without --dropout's RATE. AlphaDropout's is small because its noise
- * is strong (Klambauer et al. suggest 0.05 or 0.1); the learned variants
- * start where Gal's Concrete dropout starts (0.1) and at Gaussian noise of
- * variance 0.25 (log alpha about -1.4). */
+ * is strong: a dropped unit jumps to the saturation value rather than to 0.
+ * The learned variants start low (Concrete at 0.1, variational at Gaussian
+ * noise of variance 0.25, log alpha about -1.4) and learn from there. */
 static const float drop_rates[DROP_VARIANT_COUNT] = {
 	[DROP_NONE] = 0.0f,
 	[DROP_STANDARD] = 0.5f,
@@ -134,6 +133,71 @@ int drop_parse_spec(const char *text, struct drop_spec *out, char *err, size_t e
 	out->variant = v;
 	out->rate = (float)rate;
 	return 0;
+}
+
+int drop_spec_layers(const struct drop_spec *spec, int history,
+		     struct nn_layer_desc layers[DROP_SPEC_MAX_LAYERS])
+{
+	static const enum nn_kind dense_kinds[DROP_VARIANT_COUNT] = {
+		[DROP_CONNECT] = NN_DROP_CONNECT,
+		[DROP_CONCRETE] = NN_CONCRETE_DROPOUT,
+		[DROP_VARIATIONAL] = NN_VARIATIONAL_DROPOUT,
+	};
+	static const enum nn_kind noise_kinds[DROP_VARIANT_COUNT] = {
+		[DROP_STANDARD] = NN_DROPOUT,
+		[DROP_ALPHA] = NN_ALPHA_DROPOUT,
+		[DROP_GAUSSIAN] = NN_GAUSSIAN_DROPOUT,
+	};
+	struct nn_layer_desc hidden = { .kind = NN_DENSE, .units = 64, .act = NN_ACT_RELU,
+					.use_bias = 1 };
+	struct nn_layer_desc output = { .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX,
+					.use_bias = 1 };
+	struct nn_layer_desc noise = { .rate = spec ? spec->rate : 0.0f };
+	int count = 0;
+
+	if (!spec || history < 1 || (int)spec->variant < 0 ||
+	    (int)spec->variant >= DROP_VARIANT_COUNT || !(spec->rate >= 0.0f && spec->rate < 1.0f))
+		return -1;
+	memset(layers, 0, DROP_SPEC_MAX_LAYERS * sizeof *layers);
+	if (spec->variant == DROP_ALPHA)
+		hidden.act = NN_ACT_SELU;
+
+	switch (spec->variant) {
+	case DROP_NONE:
+		layers[count++] = hidden;
+		layers[count++] = hidden;
+		break;
+	case DROP_STANDARD:
+	case DROP_ALPHA:
+	case DROP_GAUSSIAN:
+		noise.kind = noise_kinds[spec->variant];
+		layers[count++] = hidden;
+		layers[count++] = noise;
+		layers[count++] = hidden;
+		layers[count++] = noise;
+		break;
+	case DROP_SPATIAL_1D:
+		noise.kind = NN_SPATIAL_DROPOUT_1D;
+		noise.steps = history;
+		layers[count++] = noise;
+		layers[count++] = hidden;
+		layers[count++] = hidden;
+		break;
+	case DROP_CONNECT:
+	case DROP_CONCRETE:
+	case DROP_VARIATIONAL:
+		if (spec->variant != DROP_CONNECT && spec->rate <= 0.0f)
+			return -1;
+		layers[count++] = hidden;
+		hidden.kind = dense_kinds[spec->variant];
+		hidden.rate = spec->rate;
+		output.kind = hidden.kind;
+		output.rate = spec->rate;
+		layers[count++] = hidden;
+		break;
+	}
+	layers[count++] = output;
+	return count;
 }
 
 /* ---- Masks ------------------------------------------------------------- */

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn.h"
 #include "rng.h"
 
 /* SELU's negative saturation value -scale * alpha (Klambauer et al. 2017),
@@ -28,13 +29,13 @@
  * Kendall 2017 use 0.1). */
 #define DROP_CONCRETE_TEMPERATURE 0.1
 
-/* Prior length scale of Concrete dropout's weight regularizer l^2 / N, the
- * value of Gal's reference implementation. */
+/* Prior length scale l of Concrete dropout's weight regularizer
+ * l^2 / (tau N), with model precision tau = 1 as for a classifier.
+ * NOTE: a small prior chosen for ttypong's data, not tuned. */
 #define DROP_CONCRETE_LENGTH_SCALE 1e-4
 
-/* Variational dropout clips log alpha to this range, as Molchanov et al.
- * (2017) do, so the noise variance stays finite; outside it the gradient
- * of log alpha is 0. */
+/* Variational dropout clips log alpha to this range so that the noise
+ * variance stays finite. Outside it the gradient of log alpha is 0. */
 #define DROP_VD_LOG_ALPHA_MIN (-8.0)
 #define DROP_VD_LOG_ALPHA_MAX 8.0
 
@@ -75,6 +76,24 @@ float drop_default_rate(enum drop_variant v);
  * or -1 with *out untouched and one line naming the problem and the valid
  * choices in err (when err_len > 0). */
 int drop_parse_spec(const char *text, struct drop_spec *out, char *err, size_t err_len);
+
+/* The largest number of layers drop_spec_layers() writes. */
+#define DROP_SPEC_MAX_LAYERS 5
+
+/* Fills layers[0..DROP_SPEC_MAX_LAYERS) with the reference network (Dense 64
+ * relu, Dense 64 relu, Dense 3 softmax) regularized by spec, for an input of
+ * history frames of 6 features, and returns the number of layers.
+ *   none: no dropout layers
+ *   Dropout, GaussianDropout: after each hidden layer, as in the reference
+ *   AlphaDropout: after each hidden layer, whose activation becomes selu
+ *     (and its kernel LeCun normal, through NN_INIT_AUTO)
+ *   SpatialDropout1D: on the [history][6] input only
+ *   DropConnect, ConcreteDropout, VariationalDropout: the second and third
+ *     Dense layers become that kind, so each drops the previous layer's
+ *     units (or weights) as the reference's Dropout layers do
+ * Returns -1 for history < 1 or an invalid spec. */
+int drop_spec_layers(const struct drop_spec *spec, int history,
+		     struct nn_layer_desc layers[DROP_SPEC_MAX_LAYERS]);
 
 /* Draws keep[k] = 1 with probability 1 - rate and 0 otherwise, for count
  * entries. Each decision compares 32 random bits with rate * 2^32, two
@@ -144,7 +163,7 @@ void drop_connect_backward(float rate, int n, int in, int out, const float *x, c
  *   x'   = x * (1 - drop) / (1 - p)
  * so the rate receives a gradient. The regularizer, per training sample, is
  *   wr * sum(W^2) / (1 - p) + dr * in * (p log p + (1 - p) log(1 - p))
- * with wr = l^2 / N and dr = 2 / N for N training samples. */
+ * with wr = l^2 / N and dr = 2 / N for N training samples (tau = 1). */
 
 /* Returns sigmoid(p_logit), the layer's dropout rate. */
 double drop_concrete_rate(float p_logit);

@@ -798,3 +798,426 @@ Test(drop_vd, clipped_log_alpha_gets_no_gradient)
 	cr_expect_float_eq(drop_vd_rate(drop_vd_log_alpha(0.2)), 0.2, 1e-6,
 			   "rate 0.2 does not survive log alpha and back");
 }
+
+/* ---- The variants inside a network ------------------------------------- */
+
+#include "nn.h"
+
+/* A small network on 6 inputs (2 steps of 3 channels) with layer kind
+ * `kind` in the middle, smooth activations so finite differences hold. */
+static struct nn_model *small_model(enum nn_kind kind, float rate, uint64_t seed)
+{
+	struct nn_layer_desc layers[3] = {
+		{ .kind = NN_DENSE, .units = 6, .act = NN_ACT_SELU, .use_bias = 1 },
+		{ .kind = kind, .rate = rate, .steps = 2 },
+		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
+	};
+	struct nn_model *m = NULL;
+	int rc;
+
+	if (kind == NN_DROP_CONNECT || kind == NN_CONCRETE_DROPOUT ||
+	    kind == NN_VARIATIONAL_DROPOUT) {
+		layers[1].units = 5;
+		layers[1].act = NN_ACT_TANH;
+		layers[1].use_bias = 1;
+	}
+	rc = nn_create(&m, 6, layers, 3, seed);
+	cr_assert_eq(rc, NN_OK, "building a model with %s failed: %s", nn_kind_name(kind),
+		     nn_strerror(rc));
+	return m;
+}
+
+static const enum nn_kind variant_kinds[] = {
+	NN_ALPHA_DROPOUT, NN_GAUSSIAN_DROPOUT, NN_SPATIAL_DROPOUT_1D,
+	NN_DROP_CONNECT,  NN_CONCRETE_DROPOUT, NN_VARIATIONAL_DROPOUT,
+};
+#define N_VARIANT_KINDS ((int)(sizeof variant_kinds / sizeof variant_kinds[0]))
+
+Test(drop_model, json_round_trip)
+{
+	for (int v = 0; v < N_VARIANT_KINDS; v++) {
+		struct nn_model *m = small_model(variant_kinds[v], 0.25f, 1);
+		struct nn_model *back = NULL;
+		char err[256] = "";
+		char *json = nn_to_json(m);
+		char *again;
+
+		cr_assert_not_null(json, "nn_to_json failed");
+		cr_assert_eq(nn_from_json(&back, json, 1, err, sizeof err), NN_OK,
+			     "%s does not read back: %s (%s)", nn_kind_name(variant_kinds[v]), err,
+			     json);
+		again = nn_to_json(back);
+		cr_expect_str_eq(again, json, "%s changed on a JSON round trip",
+				 nn_kind_name(variant_kinds[v]));
+		cr_expect_eq(nn_layer(back, 1)->kind, variant_kinds[v], "the kind changed");
+		free(json);
+		free(again);
+		nn_free(m);
+		nn_free(back);
+	}
+}
+
+Test(drop_model, json_rejects_bad_variants)
+{
+	static const char *const bad[] = {
+		"{\"inputs\":6,\"layers\":[{\"kind\":\"ConcreteDropout\",\"units\":3,\"rate\":0}]}",
+		"{\"inputs\":6,\"layers\":[{\"kind\":\"DropConnect\",\"units\":3}]}",
+		"{\"inputs\":6,\"layers\":[{\"kind\":\"SpatialDropout1D\",\"rate\":0.1,\"steps\":4}]}",
+		"{\"inputs\":6,\"layers\":[{\"kind\":\"GaussianDropout\",\"rate\":0.1,\"steps\":2}]}",
+		"{\"inputs\":6,\"layers\":[{\"kind\":\"AlphaDropout\",\"rate\":0.1,\"units\":2}]}",
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct nn_model *m = NULL;
+		char err[256] = "";
+
+		cr_expect_eq(nn_from_json(&m, bad[i], 1, err, sizeof err), NN_ERR_INVALID,
+			     "accepted %s", bad[i]);
+		cr_expect_null(m, "a model was returned for %s", bad[i]);
+		cr_expect(err[0] != '\0', "no message for %s", bad[i]);
+	}
+}
+
+/* Copies the weights of a model whose layers 0 and 2 are Dense, and whose
+ * layer 1 is Dense-like or absent, into a plain Dense model. */
+static struct nn_model *dense_twin(struct nn_model *m)
+{
+	int n = nn_n_layers(m);
+	struct nn_layer_desc layers[3];
+	struct nn_model *twin = NULL;
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct nn_layer_desc *d = nn_layer(m, i);
+
+		if (!d->units)
+			continue;
+		layers[k] = *d;
+		layers[k].kind = NN_DENSE;
+		layers[k].rate = 0.0f;
+		layers[k].name[0] = '\0';
+		k++;
+	}
+	cr_assert_eq(nn_create(&twin, nn_n_inputs(m), layers, k, 9), NN_OK, "twin failed");
+	for (int i = 0, j = 0; i < n; i++) {
+		size_t count = (size_t)nn_layer_inputs(m, i) * (size_t)nn_layer(m, i)->units;
+
+		if (!nn_layer(m, i)->units)
+			continue;
+		memcpy(nn_kernel(twin, j), nn_kernel(m, i), count * sizeof(float));
+		memcpy(nn_bias(twin, j), nn_bias(m, i), nn_layer(m, i)->units * sizeof(float));
+		j++;
+	}
+	return twin;
+}
+
+Test(drop_model, eval_mode_is_expected_network)
+{
+	float *x = fill_normal(8 * 6, 81, 1.0);
+
+	for (int v = 0; v < N_VARIANT_KINDS; v++) {
+		struct nn_model *m = small_model(variant_kinds[v], 0.4f, 2);
+		struct nn_model *twin = dense_twin(m);
+		float y[8 * 3], expected[8 * 3];
+
+		cr_assert_eq(nn_predict(m, x, 8, y), NN_OK, "predict failed");
+		cr_assert_eq(nn_predict(twin, x, 8, expected), NN_OK, "twin predict failed");
+		for (int k = 0; k < 8 * 3; k++)
+			cr_expect_eq(y[k], expected[k],
+				     "%s in eval mode: output %d is %.9g, the Dense network gives %.9g",
+				     nn_kind_name(variant_kinds[v]), k, y[k], expected[k]);
+		nn_free(m);
+		nn_free(twin);
+	}
+	free(x);
+}
+
+/* Central difference of the training loss in one parameter, replaying the
+ * same draws from r0. */
+static double model_numeric_grad(struct nn_model *m, const struct nn_data *b, float *p,
+				 const struct rng *r0)
+{
+	const double h = 1e-2;
+	float saved = *p;
+	double up, down;
+	struct rng r;
+
+	*p = (float)(saved + h);
+	r = *r0;
+	cr_assert_eq(nn_loss_grad(m, b, NN_TRAIN, &r, &up, NULL), NN_OK, "loss failed");
+	*p = (float)(saved - h);
+	r = *r0;
+	cr_assert_eq(nn_loss_grad(m, b, NN_TRAIN, &r, &down, NULL), NN_OK, "loss failed");
+	*p = saved;
+	return (up - down) / (2 * h);
+}
+
+Test(drop_model, training_gradients_match_differences)
+{
+	float *x = fill_normal(4 * 6, 82, 1.0);
+	int ids[4] = { 0, 1, 2, 1 };
+	struct nn_data b = { .x = x, .ids = ids, .n = 4 };
+
+	for (int v = 0; v < N_VARIANT_KINDS; v++) {
+		struct nn_model *m = small_model(variant_kinds[v], 0.3f, 3);
+		const char *name = nn_kind_name(variant_kinds[v]);
+		struct rng r0, r;
+		double loss;
+		float *grads, *params;
+		size_t n_params = nn_n_params(m);
+		int n_extra;
+
+		/* A small N makes the regularizers weigh enough to check. */
+		cr_assert_eq(nn_set_data_size(m, 3.0), NN_OK, "data size rejected");
+		rng_seed(&r0, 83);
+		r = r0;
+		cr_assert_eq(nn_loss_grad(m, &b, NN_TRAIN, &r, &loss, NULL), NN_OK,
+			     "%s: loss failed", name);
+		grads = malloc(n_params * sizeof *grads);
+		cr_assert_not_null(grads, "allocation failed");
+
+		/* Snapshot every gradient: the differences overwrite them. */
+		for (int i = 0, off = 0; i < nn_n_layers(m); i++) {
+			const float *g = nn_kernel_grad(m, i);
+			const float *gb = nn_bias_grad(m, i);
+			const float *ge = nn_drop_params_grad(m, i);
+			int count = nn_layer(m, i)->units * nn_layer_inputs(m, i);
+
+			nn_drop_params(m, i, &n_extra);
+			if (g)
+				memcpy(grads + off, g, count * sizeof *g), off += count;
+			if (gb)
+				memcpy(grads + off, gb, nn_layer(m, i)->units * sizeof *gb),
+					off += nn_layer(m, i)->units;
+			if (ge)
+				memcpy(grads + off, ge, n_extra * sizeof *ge), off += n_extra;
+		}
+		for (int i = 0, off = 0; i < nn_n_layers(m); i++) {
+			int count = nn_layer(m, i)->units * nn_layer_inputs(m, i);
+
+			params = nn_kernel(m, i);
+			for (int k = 0; params && k < count; k++, off++)
+				expect_grad(name, off, grads[off],
+					    model_numeric_grad(m, &b, &params[k], &r0));
+			params = nn_bias(m, i);
+			for (int k = 0; params && k < nn_layer(m, i)->units; k++, off++)
+				expect_grad(name, off, grads[off],
+					    model_numeric_grad(m, &b, &params[k], &r0));
+			params = nn_drop_params(m, i, &n_extra);
+			for (int k = 0; k < n_extra; k++, off++)
+				expect_grad(name, off, grads[off],
+					    model_numeric_grad(m, &b, &params[k], &r0));
+		}
+		free(grads);
+		nn_free(m);
+	}
+	free(x);
+}
+
+Test(drop_model, save_keeps_learned_rates)
+{
+	static const enum nn_kind learned[] = { NN_CONCRETE_DROPOUT, NN_VARIATIONAL_DROPOUT };
+
+	for (int v = 0; v < 2; v++) {
+		struct nn_model *m = small_model(learned[v], 0.2f, 4);
+		struct nn_model *back = NULL;
+		unsigned char *buf = NULL;
+		size_t len = 0;
+		int count, count_back;
+		float *p, *q;
+
+		p = nn_drop_params(m, 1, &count);
+		cr_assert_not_null(p, "%s has no learned parameters", nn_kind_name(learned[v]));
+		cr_expect_eq(count, learned[v] == NN_CONCRETE_DROPOUT ? 1 : 6,
+			     "%s has %d learned parameters", nn_kind_name(learned[v]), count);
+		for (int k = 0; k < count; k++)
+			p[k] = -1.0f + 0.25f * k;
+		cr_assert_eq(nn_save(m, &buf, &len), NN_OK, "save failed");
+		cr_assert_eq(nn_load(&back, buf, len), NN_OK, "load failed");
+		q = nn_drop_params(back, 1, &count_back);
+		cr_assert_eq(count_back, count, "the loaded model has %d parameters", count_back);
+		for (int k = 0; k < count; k++)
+			cr_expect_eq(q[k], p[k], "parameter %d: %g after loading, %g before", k, q[k],
+				     p[k]);
+		free(buf);
+		nn_free(m);
+		nn_free(back);
+	}
+}
+
+Test(drop_model, rates_report_initial_and_learned)
+{
+	struct nn_model *m = small_model(NN_CONCRETE_DROPOUT, 0.2f, 5);
+	float rates[8];
+	float *p;
+	int count;
+
+	cr_expect_eq(nn_drop_rates(m, 1, rates, 8), 1, "ConcreteDropout has one rate");
+	cr_expect_float_eq(rates[0], 0.2f, 1e-6, "initial rate %g, expected 0.2", rates[0]);
+	p = nn_drop_params(m, 1, &count);
+	p[0] = 0.0f;
+	nn_drop_rates(m, 1, rates, 8);
+	cr_expect_float_eq(rates[0], 0.5f, 1e-6, "rate of logit 0 is %g", rates[0]);
+	cr_expect_eq(nn_drop_rates(m, 0, rates, 8), 0, "a Dense layer reports rates");
+	nn_free(m);
+
+	m = small_model(NN_VARIATIONAL_DROPOUT, 0.2f, 5);
+	cr_expect_eq(nn_drop_rates(m, 1, rates, 8), 6, "one rate per input unit expected");
+	for (int k = 0; k < 6; k++)
+		cr_expect_float_eq(rates[k], 0.2f, 1e-6, "unit %d: rate %g", k, rates[k]);
+	nn_free(m);
+}
+
+Test(drop_model, concrete_rate_learns)
+{
+	struct nn_model *m = small_model(NN_CONCRETE_DROPOUT, 0.1f, 6);
+	float *x = fill_normal(64 * 6, 84, 1.0);
+	int ids[64];
+	struct nn_data data = { .x = x, .ids = ids, .n = 64 };
+	struct nn_fit_opts opts = { .epochs = 40, .batch_size = 16, .shuffle = 1 };
+	float before, after;
+
+	for (int i = 0; i < 64; i++)
+		ids[i] = x[i * 6] > 0.0f ? 0 : 2;
+	nn_drop_rates(m, 1, &before, 1);
+	cr_assert_eq(nn_fit(m, &data, &opts, NULL), NN_OK, "fit failed");
+	nn_drop_rates(m, 1, &after, 1);
+	cr_expect(fabsf(after - before) > 1e-3, "the rate stayed at %g after training", after);
+	cr_expect(after > 0.0f && after < 1.0f, "the rate left (0, 1): %g", after);
+	free(x);
+	nn_free(m);
+}
+
+Test(drop_model, spatial_steps_must_divide_input)
+{
+	struct nn_layer_desc layers[2] = {
+		{ .kind = NN_SPATIAL_DROPOUT_1D, .rate = 0.2f, .steps = 4 },
+		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
+	};
+	struct nn_model *m = NULL;
+
+	cr_expect_eq(nn_create(&m, 6, layers, 2, 1), NN_ERR_INVALID, "4 steps of 6 inputs accepted");
+	layers[0].steps = 3;
+	cr_expect_eq(nn_create(&m, 6, layers, 2, 1), NN_OK, "3 steps of 6 inputs rejected");
+	nn_free(m);
+}
+
+Test(drop_model, warnings_for_alpha_dropout)
+{
+	static const struct {
+		enum nn_act act;
+		enum nn_init init;
+		unsigned expected;
+	} cases[] = {
+		{ NN_ACT_SELU, NN_INIT_AUTO, 0 },
+		{ NN_ACT_SELU, NN_INIT_LECUN_NORMAL, 0 },
+		{ NN_ACT_SELU, NN_INIT_GLOROT_UNIFORM, NN_WARN_ALPHA_INIT },
+		{ NN_ACT_RELU, NN_INIT_AUTO, NN_WARN_ALPHA_ACTIVATION },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct nn_layer_desc layers[3] = {
+			{ .kind = NN_DENSE, .units = 4, .act = cases[i].act, .init = cases[i].init },
+			{ .kind = NN_ALPHA_DROPOUT, .rate = 0.1f },
+			{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX },
+		};
+		struct nn_model *m = NULL;
+		int layer;
+
+		cr_assert_eq(nn_create(&m, 6, layers, 3, 1), NN_OK, "case %zu: create failed", i);
+		cr_expect_eq(nn_warnings(m, &layer), cases[i].expected,
+			     "case %zu: warnings %#x, expected %#x", i, nn_warnings(m, NULL),
+			     cases[i].expected);
+		cr_expect_eq(layer, cases[i].expected ? 1 : -1, "case %zu: layer %d", i, layer);
+		if (cases[i].expected)
+			cr_expect_not_null(nn_warning_text(cases[i].expected),
+					   "case %zu: no text", i);
+		nn_free(m);
+	}
+}
+
+Test(drop_model, mc_predict_spread)
+{
+	struct nn_layer_desc ref[NN_REFERENCE_LAYERS];
+	struct nn_model *m = NULL;
+	float *x = fill_normal(2 * 6, 85, 1.0);
+	float mean[6], std[6], y[6];
+	struct rng r;
+
+	nn_reference_layers(ref);
+	cr_assert_eq(nn_create(&m, 6, ref, NN_REFERENCE_LAYERS, 7), NN_OK, "create failed");
+	rng_seed(&r, 86);
+
+	cr_assert_eq(nn_mc_predict(m, x, 2, 1, &r, mean, std), NN_OK, "one pass failed");
+	for (int k = 0; k < 6; k++)
+		cr_expect_eq(std[k], 0.0f, "one pass has spread %g at %d", std[k], k);
+
+	cr_assert_eq(nn_mc_predict(m, x, 2, 200, &r, mean, std), NN_OK, "200 passes failed");
+	cr_assert_eq(nn_predict(m, x, 2, y), NN_OK, "predict failed");
+	for (int i = 0; i < 2; i++) {
+		double sum = 0.0;
+
+		for (int j = 0; j < 3; j++) {
+			sum += mean[i * 3 + j];
+			cr_expect(std[i * 3 + j] > 0.0f, "row %d class %d: no spread", i, j);
+			cr_expect(fabsf(mean[i * 3 + j] - y[i * 3 + j]) < 0.2f,
+				  "row %d class %d: MC mean %g far from eval %g", i, j,
+				  mean[i * 3 + j], y[i * 3 + j]);
+		}
+		cr_expect_float_eq(sum, 1.0, 1e-4, "row %d: mean probabilities sum to %g", i, sum);
+	}
+	cr_expect_eq(nn_mc_predict(m, x, 2, 0, &r, mean, std), NN_ERR_INVALID, "0 passes accepted");
+	free(x);
+	nn_free(m);
+}
+
+Test(drop_model, mc_without_dropout_is_predict)
+{
+	struct nn_layer_desc layers[2] = {
+		{ .kind = NN_DENSE, .units = 5, .act = NN_ACT_RELU, .use_bias = 1 },
+		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
+	};
+	struct nn_model *m = NULL;
+	float *x = fill_normal(6, 87, 1.0);
+	float mean[3], std[3], y[3];
+
+	cr_assert_eq(nn_create(&m, 6, layers, 2, 8), NN_OK, "create failed");
+	cr_assert_eq(nn_mc_predict(m, x, 1, 10, NULL, mean, std), NN_OK, "mc failed");
+	cr_assert_eq(nn_predict(m, x, 1, y), NN_OK, "predict failed");
+	for (int j = 0; j < 3; j++) {
+		cr_expect_float_eq(mean[j], y[j], 1e-6, "class %d: mean %g, predict %g", j, mean[j],
+				   y[j]);
+		cr_expect_float_eq(std[j], 0.0f, 1e-6, "class %d: spread %g without dropout", j,
+				   std[j]);
+	}
+	free(x);
+	nn_free(m);
+}
+
+Test(drop_model, spec_layers_build)
+{
+	for (int v = 0; v < DROP_VARIANT_COUNT; v++) {
+		struct drop_spec spec = { (enum drop_variant)v, drop_default_rate(v) };
+		struct nn_layer_desc layers[DROP_SPEC_MAX_LAYERS];
+		struct nn_model *m = NULL;
+		int n = drop_spec_layers(&spec, 4, layers);
+
+		cr_assert(n >= 3 && n <= DROP_SPEC_MAX_LAYERS, "%s: %d layers",
+			  drop_variant_name(v), n);
+		cr_expect_eq(nn_create(&m, 4 * 6, layers, n, 1), NN_OK, "%s: the layers are invalid",
+			     drop_variant_name(v));
+		if (m) {
+			cr_expect_eq(nn_n_outputs(m), 3, "%s: %d outputs", drop_variant_name(v),
+				     nn_n_outputs(m));
+			cr_expect_eq(nn_warnings(m, NULL), 0u, "%s: warnings %#x",
+				     drop_variant_name(v), nn_warnings(m, NULL));
+		}
+		nn_free(m);
+	}
+	{
+		struct drop_spec spec = { DROP_STANDARD, 0.5f };
+		struct nn_layer_desc layers[DROP_SPEC_MAX_LAYERS];
+
+		cr_expect_eq(drop_spec_layers(&spec, 0, layers), -1, "history 0 accepted");
+	}
+}
