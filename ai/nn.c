@@ -171,9 +171,7 @@ static const char *const nn_kind_stems[] = {
 	[NN_VARIATIONAL_DROPOUT] = "variational_dropout",
 };
 
-/* Returns 1 for the kinds with a kernel: Dense and the Dense layers with
- * dropout inside. */
-static int nn_is_dense(enum nn_kind k)
+int nn_kind_is_dense(enum nn_kind k)
 {
 	return k == NN_DENSE || k == NN_DROP_CONNECT || k == NN_CONCRETE_DROPOUT ||
 	       k == NN_VARIATIONAL_DROPOUT;
@@ -302,7 +300,7 @@ static int nn_desc_valid(const struct nn_layer_desc *d)
  * compare and serialize equal. */
 static void nn_desc_normalize(struct nn_layer_desc *d)
 {
-	if (!nn_is_dense(d->kind)) {
+	if (!nn_kind_is_dense(d->kind)) {
 		d->units = 0;
 		d->act = NN_ACT_LINEAR;
 		d->use_bias = 0;
@@ -346,8 +344,8 @@ static int nn_layout(struct nn_model *m, const struct nn_layer_desc *descs)
 			return NN_ERR_INVALID;
 
 		l->in = width;
-		l->out = nn_is_dense(l->desc.kind) ? l->desc.units : width;
-		if (nn_is_dense(l->desc.kind)) {
+		l->out = nn_kind_is_dense(l->desc.kind) ? l->desc.units : width;
+		if (nn_kind_is_dense(l->desc.kind)) {
 			l->has_kernel = 1;
 			l->kernel_off = off;
 			off += (size_t)l->in * l->out;
@@ -853,7 +851,7 @@ int nn_predict(struct nn_model *m, const float *x, int n, float *y)
 	bufs[1] = m->pred_buf + (size_t)n * m->max_width;
 
 	for (int i = 0; i < m->n_layers; i++)
-		if (nn_is_dense(m->layers[i].desc.kind))
+		if (nn_kind_is_dense(m->layers[i].desc.kind))
 			last_dense = i;
 
 	/* Only Dense-like layers compute in eval mode, with their expected
@@ -863,7 +861,7 @@ int nn_predict(struct nn_model *m, const float *x, int n, float *y)
 		const struct nn_layer *l = &m->layers[i];
 		float *dst;
 
-		if (!nn_is_dense(l->desc.kind))
+		if (!nn_kind_is_dense(l->desc.kind))
 			continue;
 		dst = i == last_dense ? y : bufs[flip];
 		flip ^= 1;
@@ -913,7 +911,7 @@ static int nn_alloc_layer_scratch(struct nn_model *m, int i, int n)
 	m->act[i] = nn_alloc(count, sizeof **m->act);
 	if (!m->act[i])
 		return NN_ERR_NOMEM;
-	if (nn_is_dense(l->desc.kind)) {
+	if (nn_kind_is_dense(l->desc.kind)) {
 		m->pre[i] = nn_alloc(count, sizeof **m->pre);
 		if (!m->pre[i])
 			return NN_ERR_NOMEM;
@@ -1047,7 +1045,7 @@ static const float *nn_forward_keep(struct nn_model *m, const float *x, int n,
 		const struct nn_layer *l = &m->layers[i];
 
 		m->in_ptr[i] = src;
-		if (nn_is_dense(l->desc.kind)) {
+		if (nn_kind_is_dense(l->desc.kind)) {
 			nn_dense_forward(m, i, src, n, mode, r);
 			nn_activate(l->desc.act, m->pre[i], m->act[i], n, l->out);
 			src = m->act[i];
@@ -1267,7 +1265,7 @@ static void nn_backward(struct nn_model *m, int n, enum nn_mode mode)
 		const struct nn_layer *l = &m->layers[i];
 		float *t;
 
-		if (!nn_is_dense(l->desc.kind)) {
+		if (!nn_kind_is_dense(l->desc.kind)) {
 			nn_noise_backward(m, i, n, mode, d);
 			continue;
 		}
@@ -1647,7 +1645,7 @@ unsigned nn_warnings(const struct nn_model *m, int *layer)
 		/* The layer that computed AlphaDropout's input; the network's
 		 * input itself raises nothing. */
 		for (int j = i - 1; j >= 0 && !prev; j--)
-			if (nn_is_dense(m->layers[j].desc.kind))
+			if (nn_kind_is_dense(m->layers[j].desc.kind))
 				prev = &m->layers[j].desc;
 		if (prev && prev->act != NN_ACT_SELU)
 			found = NN_WARN_ALPHA_ACTIVATION;
@@ -1698,7 +1696,7 @@ static json_t *nn_layer_json(const struct nn_layer_desc *d)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "kind", json_string(nn_kind_name(d->kind)));
-	if (nn_is_dense(d->kind)) {
+	if (nn_kind_is_dense(d->kind)) {
 		json_object_set_new(o, "units", json_integer(d->units));
 		json_object_set_new(o, "activation", json_string(nn_act_name(d->act)));
 		json_object_set_new(o, "use_bias", json_boolean(d->use_bias));
@@ -1759,7 +1757,7 @@ static int nn_json_key_known(const char *key, enum nn_kind kind)
 		return 1;
 	if (kind == NN_SPATIAL_DROPOUT_1D && strcmp(key, "steps") == 0)
 		return 1;
-	for (int i = 0; nn_is_dense(kind) && i < NN_COUNT(dense); i++)
+	for (int i = 0; nn_kind_is_dense(kind) && i < NN_COUNT(dense); i++)
 		if (strcmp(key, dense[i]) == 0)
 			return 1;
 	return 0;
@@ -1820,7 +1818,7 @@ static int nn_json_layer(json_t *o, int i, struct nn_layer_desc *d, char *err, s
 				    "\"steps\" must be an integer from 1 to 1048576");
 	if (v)
 		d->steps = (int)json_integer_value(v);
-	if (!nn_is_dense(d->kind))
+	if (!nn_kind_is_dense(d->kind))
 		return NN_OK;
 
 	v = json_object_get(o, "units");

@@ -168,6 +168,12 @@ int nn_act_parse(const char *name, enum nn_act *out);
 /* Returns Keras's class name of a layer kind ("Dense", "Dropout"), or NULL. */
 const char *nn_kind_name(enum nn_kind k);
 
+/* Returns 1 for the kinds with a kernel and bias, which compute as a Dense
+ * layer in eval mode (Dense, DropConnect, ConcreteDropout,
+ * VariationalDropout), and 0 for the others. Exporters write these as Dense
+ * layers with nn_kernel and nn_bias. */
+int nn_kind_is_dense(enum nn_kind k);
+
 /* Parses a Keras class name of a layer kind. Returns NN_OK or NN_ERR_INVALID. */
 int nn_kind_parse(const char *name, enum nn_kind *out);
 

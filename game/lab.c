@@ -31,7 +31,7 @@
 void lab_opts_default(struct lab_opts *o)
 {
 	o->seed = 1;
-	o->eval_rounds = 10;
+	o->eval_rounds = 30;
 	o->history = 4;
 	o->epochs = 40;
 }
@@ -459,7 +459,7 @@ static void lab_write_table(FILE *f, const struct lab_report *r)
 	int last = r->opts.epochs - 1;
 
 	fprintf(f, "%-24s %10s %10s %12s %8s %8s %8s %15s %s\n", "setting", "train loss",
-		"val loss", "best val", "at epoch", "val acc", "return", "returned/balls",
+		"val loss", "best val", "epoch", "val acc", "return", "returned/balls",
 		"learned rate");
 	for (int i = 0; i < r->n_settings; i++) {
 		const struct lab_setting *s = &r->settings[i];

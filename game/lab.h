@@ -28,7 +28,7 @@
 
 struct lab_opts {
 	uint64_t seed;
-	uint32_t eval_rounds; /* 10: rounds each trained model plays */
+	uint32_t eval_rounds; /* 30: rounds each trained model plays */
 	int history;          /* 4: frames per input row, 1..LAB_HISTORY_MAX */
 	int epochs;           /* 40: 1..LAB_EPOCHS_MAX */
 };
