@@ -96,6 +96,10 @@ $(SAN)/tests/unit: $(patsubst %.c,$(SAN)/%.o,$(TEST_SRC)) $(SAN)/libttypong.a
 $(REL)/tests/nn_driver: $(REL)/tests/js/nn_driver.o $(REL)/libttypong.a
 	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
+# The Node tests drive ttypong's TF.js import and export through this program.
+$(REL)/tests/tfjs_driver: $(REL)/tests/js/tfjs_driver.o $(REL)/libttypong.a
+	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+
 $(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libttypong.a
 	$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
 
@@ -115,7 +119,7 @@ play: deps
 
 test: test-deps
 	@$(MAKE) --no-print-directory ttypong $(REL)/tests/unit $(SAN)/tests/unit $(SAN)/ttypong \
-		$(REL)/tests/nn_driver
+		$(REL)/tests/nn_driver $(REL)/tests/tfjs_driver
 	@sh tests/run.sh
 
 test-c: $(REL)/tests/unit $(SAN)/tests/unit

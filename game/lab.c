@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "ctrl.h"
 #include "nn.h"
 #include "sim.h"
@@ -565,29 +566,6 @@ static void lab_help(FILE *f)
 	      f);
 }
 
-static int lab_usage(const char *fmt, const char *value)
-{
-	fprintf(stderr, "ttypong lab: ");
-	fprintf(stderr, fmt, value);
-	fputs("\nRun 'ttypong lab --help' for the options.\n", stderr);
-	return 2;
-}
-
-/* Parses a decimal integer in [min, max] into *out. */
-static int lab_parse_int(const char *text, long long min, long long max, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (!text[0] || text[0] == '-' || text[0] == '+' || text[0] == ' ')
-		return -1;
-	v = strtoll(text, &end, 10);
-	if (*end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static void lab_progress(void *user, const char *label, int epoch, int epochs)
 {
 	(void)user;
@@ -608,74 +586,69 @@ static bool lab_utf8_locale(void)
 int lab_cli(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },    { "seed", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "seed", required_argument, NULL, 's' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "history", required_argument, NULL, 'k' },
-		{ "epochs", required_argument, NULL, 'e' }, { "help", no_argument, NULL, 'h' },
+		{ "epochs", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lab_opts o;
 	struct lab_report *r = NULL;
 	bool json = false;
 	char err[128];
+	long value;
 	int c;
 
 	lab_opts_default(&o);
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		long long v;
-
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
 		case 's':
-			if (lab_parse_int(optarg, 0, INT64_MAX, &v) != 0)
-				return lab_usage("invalid --seed '%s': use an integer from 0 to 2^63 - 1",
-						 optarg);
-			o.seed = (uint64_t)v;
+			if (cli_parse_seed("lab", "--seed", optarg, &o.seed))
+				return CLI_EXIT_USAGE;
 			break;
 		case 'r':
-			if (lab_parse_int(optarg, 1, 10000, &v) != 0)
-				return lab_usage("invalid --rounds '%s': use an integer from 1 to 10000",
-						 optarg);
-			o.eval_rounds = (uint32_t)v;
+			if (cli_parse_long("lab", "--rounds", optarg, 1, 10000, &value))
+				return CLI_EXIT_USAGE;
+			o.eval_rounds = (uint32_t)value;
 			break;
 		case 'k':
-			if (lab_parse_int(optarg, 1, LAB_HISTORY_MAX, &v) != 0)
-				return lab_usage("invalid --history '%s': use an integer from 1 to 16",
-						 optarg);
-			o.history = (int)v;
+			if (cli_parse_long("lab", "--history", optarg, 1, LAB_HISTORY_MAX, &value))
+				return CLI_EXIT_USAGE;
+			o.history = (int)value;
 			break;
 		case 'e':
-			if (lab_parse_int(optarg, 1, LAB_EPOCHS_MAX, &v) != 0)
-				return lab_usage("invalid --epochs '%s': use an integer from 1 to 200",
-						 optarg);
-			o.epochs = (int)v;
+			if (cli_parse_long("lab", "--epochs", optarg, 1, LAB_EPOCHS_MAX, &value))
+				return CLI_EXIT_USAGE;
+			o.epochs = (int)value;
 			break;
 		case 'h':
 			lab_help(stdout);
-			return 0;
+			return CLI_EXIT_OK;
 		default:
-			return lab_usage("unknown or incomplete option '%s'", argv[optind - 1]);
+			return cli_bad_option("lab", argv);
 		}
 	}
 	if (optind < argc)
-		return lab_usage("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("lab", "unexpected argument '%s'", argv[optind]);
 
 	if (lab_run(&o, isatty(STDERR_FILENO) ? lab_progress : NULL, NULL, &r, err,
 		    sizeof err) != 0) {
-		fprintf(stderr, "ttypong lab: %s\n", err);
-		return 1;
+		cli_error("lab: %s", err);
+		return CLI_EXIT_FAIL;
 	}
 	if (!json) {
 		lab_write_text(r, stdout, lab_utf8_locale());
 	} else if (lab_write_json(r, stdout) != 0) {
-		fputs("ttypong lab: out of memory while writing JSON\n", stderr);
+		cli_error("lab: out of memory while writing JSON");
 		lab_report_free(r);
-		return 1;
+		return CLI_EXIT_FAIL;
 	}
 	lab_report_free(r);
-	return 0;
+	return CLI_EXIT_OK;
 }

@@ -105,7 +105,8 @@ int lab_write_json(const struct lab_report *r, FILE *f);
 
 /* The `ttypong lab` command: parses argv (argv[0] is "lab"), runs the lab
  * and prints to stdout, progress to stderr when it is a terminal. Returns
- * the process exit status: 0, 1 (the run failed) or 2 (bad usage). */
+ * the process exit status: CLI_EXIT_OK, CLI_EXIT_FAIL (the run failed) or
+ * CLI_EXIT_USAGE. */
 int lab_cli(int argc, char **argv);
 
 #endif

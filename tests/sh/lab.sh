@@ -27,5 +27,5 @@ grep -q '^setting ' "$out" || { echo "no table in the text output"; exit 1; }
 "$bin" lab --rounds 0 2>"$out"
 status=$?
 [ $status -eq 2 ] || { echo "--rounds 0 exited $status, expected 2"; exit 1; }
-grep -q "invalid --rounds '0'" "$out" || { echo "unclear message: $(cat "$out")"; exit 1; }
+grep -q "invalid value '0' for --rounds" "$out" || { echo "unclear message: $(cat "$out")"; exit 1; }
 exit 0

@@ -1,0 +1,83 @@
+#!/bin/sh
+# The command line: sim fills a save that sqlite3 can query, and bad options
+# and bad saves each get one error line and the documented exit status.
+set -u
+cd "$(dirname "$0")/../.."
+bin=./ttypong
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# expect_status WANT COMMAND...: runs COMMAND with its output in $dir/out and
+# $dir/err, and fails unless it exits with WANT.
+expect_status() {
+	want=$1
+	shift
+	"$@" >"$dir/out" 2>"$dir/err"
+	got=$?
+	[ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; stderr: $(cat "$dir/err")"
+}
+
+# one_error_line: stderr contains one line, not counting the pointer to --help.
+one_error_line() {
+	lines=$(grep -vc "^Try 'ttypong" "$dir/err")
+	[ "$lines" -eq 1 ] || fail "expected one error line, got $lines: $(cat "$dir/err")"
+}
+
+expect_status 0 $bin --version
+grep -q '^ttypong [0-9]' "$dir/out" || fail "--version printed '$(cat "$dir/out")'"
+expect_status 0 $bin --help
+grep -q 'sim' "$dir/out" || fail "--help does not list sim"
+expect_status 0 $bin sim --help
+grep -q -- '--rounds' "$dir/out" || fail "sim --help does not describe --rounds"
+
+# A headless run records every frame of every round.
+db=$dir/save.db
+expect_status 0 $bin sim --rounds 4 --seed 9 --left tracker --right random --db "$db"
+[ "$(wc -l <"$dir/out")" -eq 4 ] || fail "sim printed $(wc -l <"$dir/out") lines for 4 rounds"
+rounds=$(sqlite3 "$db" 'SELECT count(*) FROM rounds')
+[ "$rounds" -eq 4 ] || fail "save holds $rounds rounds, expected 4"
+frames=$(sqlite3 "$db" 'SELECT count(*) FROM frames')
+summed=$(sqlite3 "$db" 'SELECT sum(n_frames) FROM rounds')
+[ "$frames" -eq "$summed" ] || fail "frames table has $frames rows, rounds count $summed"
+printed=0
+for n in $(sed -n 's/.*, \([0-9]*\) frames,.*/\1/p' "$dir/out"); do
+	printed=$((printed + n))
+done
+[ "$printed" -eq "$frames" ] || fail "sim printed $printed frames in all, save holds $frames"
+
+# The same seed gives the same game.
+expect_status 0 $bin sim --rounds 4 --seed 9 --left tracker --right random --no-record
+cp "$dir/out" "$dir/first"
+expect_status 0 $bin sim --rounds 4 --seed 9 --left tracker --right random --no-record
+cmp -s "$dir/out" "$dir/first" || fail "two runs with seed 9 differ"
+
+# JSON lines have stable keys.
+expect_status 0 $bin sim --rounds 2 --no-record --json
+objects=$(grep -c '^{"round":[0-9]*,"winner":"[a-z]*","returns_left":[0-9]*,"returns_right":[0-9]*,"frames":[0-9]*' "$dir/out")
+[ "$objects" -eq 2 ] || fail "--json printed $objects objects for 2 rounds: $(cat "$dir/out")"
+
+# Usage errors: one line plus the pointer to --help, status 2.
+for args in "sim --rounds 0" "sim --rounds x" "sim --seed -1" "sim --left robot" "sim --bogus" \
+	"sim extra" "no-such-command" "sim --rounds"; do
+	# shellcheck disable=SC2086 # the arguments are meant to split
+	expect_status 2 $bin $args
+	one_error_line
+done
+
+# A file that is not a save: one line, status 1, the file unchanged.
+printf 'not a database\n' >"$dir/text.db"
+cp "$dir/text.db" "$dir/text.copy"
+expect_status 1 $bin sim --rounds 1 --db "$dir/text.db"
+one_error_line
+grep -q "$dir/text.db" "$dir/err" || fail "error does not name the path: $(cat "$dir/err")"
+cmp -s "$dir/text.db" "$dir/text.copy" || fail "sim changed a file that is not a save"
+
+# TTYPONG_DB chooses the save when --db is absent.
+TTYPONG_DB=$dir/env.db expect_status 0 $bin sim --rounds 1
+[ -f "$dir/env.db" ] || fail "TTYPONG_DB=$dir/env.db was not used"
+exit 0
