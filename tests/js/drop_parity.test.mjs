@@ -1,20 +1,26 @@
-// Eval-mode parity of the dropout variants with TF.js (cpu backend). Each
-// ttypong model with a variant runs through build/release/tests/nn_driver;
-// TF.js runs the model that the variant exports as: the real AlphaDropout,
-// GaussianDropout and SpatialDropout1D layers (the last between a Reshape to
-// [steps, channels] and a Flatten), and a plain Dense layer for DropConnect,
-// ConcreteDropout and VariationalDropout. The TF.js model also goes through
-// toJSON and modelFromJSON first, as an exported model would.
+// Eval-mode parity of the dropout variants with TF.js (cpu backend).
+//
+// The first tests run each ttypong model through
+// build/release/tests/nn_driver and build the model it exports as by hand:
+// the real AlphaDropout, GaussianDropout and SpatialDropout1D layers (the
+// last between a Reshape to [steps, channels] and a Flatten), and a plain
+// Dense layer for DropConnect, ConcreteDropout and VariationalDropout. The
+// later tests export through ttypong's writer (build/release/tests/
+// tfjs_driver), load the files in TF.js, and import them back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import fs, { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { dirLoader } from './tfjs_files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const driver = path.join(root, 'build/release/tests/nn_driver');
+const exchange = path.join(root, 'build/release/tests/tfjs_driver');
 const TOLERANCE = 1e-5;
 const STEPS = 4;
 const CHANNELS = 6;
@@ -121,3 +127,75 @@ test('TF.js names the exported noise layers as ttypong does', () => {
     assert.equal(byClass[name].rate, rate, `${name} does not keep its rate under "rate"`);
   }
 });
+
+// ---- Through ttypong's exporter ----
+
+const EXPORTED = {
+  AlphaDropout: ['Dense', 'AlphaDropout', 'Dense'],
+  GaussianDropout: ['Dense', 'GaussianDropout', 'Dense'],
+  SpatialDropout1D: ['Reshape', 'SpatialDropout1D', 'Flatten', 'Dense', 'Dense'],
+  DropConnect: ['Dense', 'Dense', 'Dense'],
+  ConcreteDropout: ['Dense', 'Dense', 'Dense'],
+  VariationalDropout: ['Dense', 'Dense', 'Dense'],
+};
+
+function featureRows(n) {
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: 6 }, (_, j) => Math.sin(1.3 * i + 0.7 * j + 0.1) * 1.5));
+}
+
+function csv(rows) {
+  return 'f1,f2,f3,f4,f5,f6\n' + rows.map((r) => r.join(',')).join('\n') + '\n';
+}
+
+function probabilities(text) {
+  return text.trim().split('\n').slice(1).map((line) => line.split(',').slice(0, 3).map(Number));
+}
+
+function assertRowsClose(actual, expected, what) {
+  assert.equal(actual.length, expected.length, `${what}: row count`);
+  expected.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(actual[i][j] - v) <= TOLERANCE,
+    `${what}: row ${i} class ${j}: ${actual[i][j]} vs ${v}`)));
+}
+
+for (const [variant, classes] of Object.entries(EXPORTED)) {
+  test(`${variant} export loads in TF.js and predicts what ttypong predicts`, async () => {
+    assert.ok(existsSync(exchange), `${exchange} is missing: run make build/release/tests/tfjs_driver`);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ttypong-drop-'));
+    const dir = path.join(work, 'model');
+    const rows = featureRows(12);
+
+    const ours = probabilities(execFileSync(exchange, ['export-variant', dir, variant],
+      { input: csv(rows), encoding: 'utf8' }));
+    const model = await tf.loadLayersModel(dirLoader(dir));
+    assert.deepEqual(model.layers.map((l) => l.getClassName()), classes, 'layer classes');
+    const theirs = model.predict(tf.tensor2d(rows)).arraySync();
+    assertRowsClose(theirs, ours, `${variant} in TF.js`);
+
+    const entries = model.getUserDefinedMetadata().ttypong.dropout;
+    const named = entries.filter((e) => e.variant === variant);
+    assert.ok(named.length >= 1, `metadata names no ${variant} layer: ${JSON.stringify(entries)}`);
+    for (const e of named) {
+      assert.ok(e.rates.length >= 1 && e.rates.every((r) => r > 0 && r < 1),
+        `${variant} metadata rates ${JSON.stringify(e.rates)}`);
+      if (variant === 'ConcreteDropout' || variant === 'VariationalDropout')
+        assert.ok(e.rates.some((r) => Math.abs(r - e.rate) > 1e-3),
+          `${variant} metadata shows only the initial rate ${e.rate}, not the learned ones`);
+    }
+
+    // Importing the export restores the variant, its learned rates and its
+    // predictions; exporting it again writes the same metadata.
+    const back = probabilities(execFileSync(exchange, ['import', dir], { input: csv(rows), encoding: 'utf8' }));
+    assertRowsClose(back, ours, `${variant} imported back`);
+    execFileSync(exchange, ['reexport', dir, path.join(work, 'again')]);
+    const again = JSON.parse(fs.readFileSync(path.join(work, 'again', 'model.json'), 'utf8'));
+    const againEntries = again.userDefinedMetadata.ttypong.dropout;
+    assert.equal(againEntries.length, entries.length, 'dropout entries after a round trip');
+    againEntries.forEach((e, i) => {
+      assert.equal(e.variant, entries[i].variant, `entry ${i} variant`);
+      e.rates.forEach((r, k) => assert.ok(Math.abs(r - entries[i].rates[k]) <= 1e-6,
+        `entry ${i} rate ${k}: ${r} after the round trip, ${entries[i].rates[k]} before`));
+    });
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+}
