@@ -1221,3 +1221,143 @@ Test(drop_model, spec_layers_build)
 		cr_expect_eq(drop_spec_layers(&spec, 0, layers), -1, "history 0 accepted");
 	}
 }
+
+/* ---- The variants through the TF.js exchange ---------------------------- */
+
+#include <jansson.h>
+#include <unistd.h>
+
+#include "tfjs.h"
+
+/* Exports a small model with kind in it to a new temporary directory, whose
+ * name goes to dir, and returns the parsed model.json. */
+static json_t *export_variant(enum nn_kind kind, char dir[64])
+{
+	struct nn_model *m = small_model(kind, 0.3f, 11);
+	struct tfjs_error err;
+	char path[128];
+	json_t *root;
+	json_error_t jerr;
+
+	strcpy(dir, "/tmp/ttypong-drop-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp failed");
+	snprintf(path, sizeof path, "%s/model", dir);
+	cr_assert_eq(tfjs_export_dir(m, path, NULL, NULL, &err), TFJS_OK, "export: %s", err.message);
+	nn_free(m);
+	snprintf(path, sizeof path, "%s/model/model.json", dir);
+	root = json_load_file(path, 0, &jerr);
+	cr_assert_not_null(root, "model.json does not parse: %s", jerr.text);
+	return root;
+}
+
+/* Writes root back over the export and imports it; returns the status. */
+static int import_tampered(json_t *root, const char *dir, struct tfjs_error *err)
+{
+	struct nn_model *m = NULL;
+	char path[128];
+	int rc;
+
+	snprintf(path, sizeof path, "%s/model/model.json", dir);
+	cr_assert_eq(json_dump_file(root, path, 0), 0, "rewriting model.json failed");
+	rc = tfjs_import_file(&m, path, 6, 3, NULL, err);
+	nn_free(m);
+	return rc;
+}
+
+static void remove_export(const char *dir)
+{
+	char path[160];
+
+	snprintf(path, sizeof path, "%s/model/model.json", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/model/%s", dir, TFJS_WEIGHTS_FILE);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/model", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+static json_t *dropout_entry(json_t *root, int index)
+{
+	json_t *meta = json_object_get(json_object_get(root, "userDefinedMetadata"), "ttypong");
+
+	return json_array_get(json_object_get(meta, "dropout"), (size_t)index);
+}
+
+Test(drop_export, bad_metadata_variant_rejected)
+{
+	char dir[64];
+	json_t *root = export_variant(NN_CONCRETE_DROPOUT, dir);
+	struct tfjs_error err;
+
+	json_object_set_new(dropout_entry(root, 0), "variant", json_string("AlphaDropout"));
+	cr_expect_eq(import_tampered(root, dir, &err), TFJS_ERR_FORMAT,
+		     "a Dense layer named as AlphaDropout was accepted");
+	cr_expect(strstr(err.message, "dropout") != NULL, "the message does not name the list: %s",
+		  err.message);
+	json_decref(root);
+	remove_export(dir);
+}
+
+Test(drop_export, wrong_rate_count_rejected)
+{
+	char dir[64];
+	json_t *root = export_variant(NN_VARIATIONAL_DROPOUT, dir);
+	struct tfjs_error err;
+
+	json_array_remove(json_object_get(dropout_entry(root, 0), "rates"), 0);
+	cr_expect_eq(import_tampered(root, dir, &err), TFJS_ERR_FORMAT,
+		     "a missing learned rate was accepted");
+	cr_expect(strstr(err.message, "learned rates") != NULL, "unclear message: %s", err.message);
+	json_decref(root);
+	remove_export(dir);
+}
+
+Test(drop_export, reshape_must_match_input)
+{
+	char dir[64];
+	json_t *root = export_variant(NN_SPATIAL_DROPOUT_1D, dir);
+	json_t *layers = json_object_get(json_object_get(json_object_get(root, "modelTopology"),
+							 "config"),
+					 "layers");
+	json_t *reshape = NULL;
+	struct tfjs_error err;
+
+	/* small_model puts SpatialDropout1D after a Dense layer of 6 units. */
+	for (size_t i = 0; i < json_array_size(layers) && !reshape; i++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(layers, i), "class_name")),
+			   "Reshape") == 0)
+			reshape = json_object_get(json_array_get(layers, i), "config");
+	cr_assert_not_null(reshape, "the export has no Reshape");
+	json_object_set_new(reshape, "target_shape", json_pack("[i, i]", 2, 4));
+	cr_expect_eq(import_tampered(root, dir, &err), TFJS_ERR_SHAPE,
+		     "a Reshape of 6 values into 8 was accepted");
+	json_decref(root);
+	remove_export(dir);
+}
+
+Test(drop_export, c_header_treats_variants_as_eval)
+{
+	struct nn_model *m = small_model(NN_DROP_CONNECT, 0.3f, 12);
+	struct tfjs_error err;
+	char path[] = "/tmp/ttypong-drop-header-XXXXXX";
+	int fd = mkstemp(path);
+	char text[65536];
+	size_t len;
+	FILE *f;
+
+	cr_assert_geq(fd, 0, "mkstemp failed");
+	close(fd);
+	cr_assert_eq(tfjs_write_c_header(m, path, "net", NULL, &err), TFJS_OK, "header: %s",
+		     err.message);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot read the header");
+	len = fread(text, 1, sizeof text - 1, f);
+	text[len] = '\0';
+	fclose(f);
+	unlink(path);
+	cr_expect(strstr(text, "net_kernel_1") != NULL, "DropConnect's kernel is missing");
+	cr_expect(strstr(text, "{ NET_DENSE, \"drop_connect_1\"") != NULL,
+		  "DropConnect is not written as a Dense layer");
+	nn_free(m);
+}
