@@ -296,7 +296,7 @@ static int nn_desc_valid(const struct nn_layer_desc *d)
 	return 0;
 }
 
-/* Clears the fields that l's kind does not use, so that equal models
+/* Clears the fields that d's kind does not use, so that equal models
  * compare and serialize equal. */
 static void nn_desc_normalize(struct nn_layer_desc *d)
 {

@@ -134,7 +134,8 @@ float *nn_drop_params_grad(struct nn_model *m, int i);
  * returns how many it has: 1 for Dropout, AlphaDropout, GaussianDropout,
  * SpatialDropout1D, DropConnect and ConcreteDropout (its learned rate),
  * inputs for VariationalDropout (alpha / (1 + alpha) per input unit), and 0
- * for Dense or an index out of range. */
+ * for Dense or an index out of range. rates may be NULL when cap is 0, to
+ * ask for the count. */
 int nn_drop_rates(const struct nn_model *m, int i, float *rates, int cap);
 
 /* Sets N, the number of training samples that scales the regularizers of
