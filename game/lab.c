@@ -22,6 +22,9 @@
 /* Rows of each chart panel; each row shows eight heights in UTF-8. */
 #define LAB_CHART_ROWS 4
 
+/* The narrowest panel, in columns: the width of "training loss" and more. */
+#define LAB_PANEL_MIN 15
+
 /* Seeds of the parts of a run, offsets from the lab's seed so that the
  * training match, the validation match, the weights and the evaluation
  * matches never share a stream. */
@@ -438,8 +441,10 @@ static void lab_write_chart(FILE *f, const struct lab_setting *s, int epochs, do
 			    double hi, bool utf8)
 {
 	const char *sep = utf8 ? " \u2502 " : " | ";
+	/* A panel is at least as wide as its title. */
+	int width = epochs > LAB_PANEL_MIN ? epochs : LAB_PANEL_MIN;
 
-	fprintf(f, "%-23s %-*s%s%s\n", s->label, epochs, "training loss", sep,
+	fprintf(f, "%-23s %-*s%s%s\n", s->label, width, "training loss", sep,
 		"validation loss");
 	for (int row = LAB_CHART_ROWS - 1; row >= 0; row--) {
 		if (row == LAB_CHART_ROWS - 1)
@@ -449,6 +454,7 @@ static void lab_write_chart(FILE *f, const struct lab_setting *s, int epochs, do
 		else
 			fprintf(f, "%23s ", "");
 		lab_chart_row(f, s->train_loss, epochs, row, lo, hi, utf8);
+		fprintf(f, "%*s", width - epochs, "");
 		fputs(sep, f);
 		lab_chart_row(f, s->val_loss, epochs, row, lo, hi, utf8);
 		fputc('\n', f);
