@@ -1361,3 +1361,109 @@ Test(drop_export, c_header_treats_variants_as_eval)
 		  "DropConnect is not written as a Dense layer");
 	nn_free(m);
 }
+
+/* ---- The playing agent with --dropout and --mc ------------------------- */
+
+#include "agent.h"
+
+static struct agent *open_agent(const struct agent_opts *o, struct core_config *cfg)
+{
+	struct agent *a = NULL;
+	char msg[256] = "";
+
+	core_config_default(cfg);
+	cr_assert_eq(agent_open(&a, NULL, cfg, o, 0, msg, sizeof msg), AGENT_OK,
+		     "agent_open failed: %s", msg);
+	return a;
+}
+
+Test(drop_agent, mc_passes_report_spread)
+{
+	struct agent_opts o;
+	struct core_config cfg;
+	struct core_state s;
+	struct agent *a;
+	struct ctrl c;
+	double sum = 0.0, spread = 0.0;
+
+	agent_opts_default(&o);
+	o.mc_passes = 30;
+	a = open_agent(&o, &cfg);
+	agent_ctrl_init(a, &c, CORE_RIGHT);
+	core_init(&s, &cfg, 5);
+	ctrl_decide(&c, &s, &cfg);
+
+	cr_expect(c.has_probs, "no probabilities with --mc");
+	cr_expect(c.has_spread, "no spread with --mc");
+	for (int k = 0; k < CORE_MOVE_COUNT; k++) {
+		sum += c.probs[k];
+		spread += c.spread[k];
+		cr_expect_geq(c.spread[k], 0.0f, "class %d has spread %g", k, c.spread[k]);
+	}
+	cr_expect_float_eq(sum, 1.0, 1e-4, "mean probabilities sum to %g", sum);
+	cr_expect_gt(spread, 0.0, "the reference model's dropout gave no spread");
+	agent_close(a);
+}
+
+Test(drop_agent, eval_mode_has_no_spread)
+{
+	struct agent_opts o;
+	struct core_config cfg;
+	struct core_state s;
+	struct agent *a;
+	struct ctrl c;
+
+	agent_opts_default(&o);
+	a = open_agent(&o, &cfg);
+	agent_ctrl_init(a, &c, CORE_RIGHT);
+	core_init(&s, &cfg, 5);
+	ctrl_decide(&c, &s, &cfg);
+	cr_expect(c.has_probs, "no probabilities in eval mode");
+	cr_expect(!c.has_spread, "a spread without --mc");
+	agent_close(a);
+}
+
+Test(drop_agent, dropout_option_shapes_fresh_network)
+{
+	static const enum drop_variant variants[] = { DROP_NONE, DROP_ALPHA, DROP_CONCRETE };
+
+	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+		struct agent_opts o;
+		struct core_config cfg;
+		struct core_state s;
+		struct agent *a;
+		struct ctrl c;
+		float max_spread = 0.0f;
+
+		agent_opts_default(&o);
+		o.has_dropout = true;
+		o.dropout = (struct drop_spec){ variants[i], drop_default_rate(variants[i]) };
+		o.mc_passes = 20;
+		a = open_agent(&o, &cfg);
+		agent_ctrl_init(a, &c, CORE_RIGHT);
+		core_init(&s, &cfg, 6);
+		ctrl_decide(&c, &s, &cfg);
+		for (int k = 0; k < CORE_MOVE_COUNT; k++)
+			max_spread = c.spread[k] > max_spread ? c.spread[k] : max_spread;
+		/* Without dropout every pass is the same network. */
+		if (variants[i] == DROP_NONE)
+			cr_expect_eq(max_spread, 0.0f, "none: spread %g without dropout",
+				     max_spread);
+		else
+			cr_expect_gt(max_spread, 0.0f, "%s: no spread", drop_variant_name(variants[i]));
+		agent_close(a);
+	}
+}
+
+Test(drop_agent, options_checked)
+{
+	struct agent_opts o;
+
+	agent_opts_default(&o);
+	o.mc_passes = AGENT_MC_PASSES_MAX + 1;
+	cr_expect_not_null(agent_opts_check(&o), "1001 MC passes accepted");
+	agent_opts_default(&o);
+	o.has_dropout = true;
+	o.dropout = (struct drop_spec){ DROP_STANDARD, 1.0f };
+	cr_expect_not_null(agent_opts_check(&o), "dropout rate 1 accepted");
+}
