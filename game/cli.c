@@ -15,6 +15,7 @@
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
+#include "xfer.h"
 
 #define CLI_VERSION "0.1.0"
 
@@ -33,10 +34,10 @@ static const struct cli_command cli_commands[] = {
 	{"train", cli_cmd_unavailable, "play headless rounds and train between them"},
 	{"eval", cli_cmd_unavailable, "measure a model's return rate headless"},
 	{"models", cli_cmd_unavailable, "list the model versions in the save"},
-	{"export", cli_cmd_unavailable, "write a model as TF.js Layers, CSV or a C header"},
-	{"import", cli_cmd_unavailable, "store a TF.js Layers model as a model version"},
-	{"predict", cli_cmd_unavailable, "print class probabilities for feature rows"},
-	{"stats", cli_cmd_unavailable, "summarize the save"},
+	{"export", xfer_cmd_export, "write a model as TF.js Layers, CSV or a C header"},
+	{"import", xfer_cmd_import, "store a TF.js Layers model as a model version"},
+	{"predict", xfer_cmd_predict, "print class probabilities for feature rows"},
+	{"stats", xfer_cmd_stats, "summarize the save"},
 	{"lab", cli_cmd_unavailable, "compare dropout settings on the same data"},
 	{"sim", cli_cmd_sim, "play headless rounds between scripted players into the save"},
 };
