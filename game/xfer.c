@@ -679,8 +679,12 @@ static void xfer_predict_help(void)
 	     "  -h, --help           show this help");
 }
 
-static bool xfer_is_digits(const char *s)
+/* Returns true if s is an integer, with an optional sign: a model version
+ * id, or a value that only a user meaning an id would write. */
+static bool xfer_is_integer(const char *s)
 {
+	if (*s == '+' || *s == '-')
+		s++;
 	if (*s == '\0')
 		return false;
 	for (; *s; s++)
@@ -698,7 +702,7 @@ static int xfer_predict_model(const char *model, const char *db, struct nn_model
 	int64_t want = 0, id;
 	int status;
 
-	if (model && !xfer_is_digits(model))
+	if (model && !xfer_is_integer(model))
 		return xfer_import_tfjs(model, m, &info);
 	if (model && xfer_parse_id("predict", "--model", model, &want))
 		return CLI_EXIT_USAGE;
