@@ -35,6 +35,7 @@
 
 #include <assert.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -670,8 +671,8 @@ static void nn_activate_backward(enum nn_act act, const float *z, const float *y
 	case NN_ACT_LINEAR:
 		break;
 	case NN_ACT_RELU:
-		for (size_t k = 0; k < count; k++)
-			d[k] = z[k] > 0.0f ? d[k] : 0.0f;
+		/* y > 0 exactly where z > 0, and the forward pass may skip z. */
+		kern_relu_grad((int)count, y, NULL, d);
 		break;
 	case NN_ACT_SELU:
 		for (size_t k = 0; k < count; k++)
@@ -703,6 +704,22 @@ static void nn_activate_backward(enum nn_act act, const float *z, const float *y
 }
 
 /* ---- Inference ------------------------------------------------------ */
+
+/* Computes a Dense layer's output y [n][out] from its input x, leaving the
+ * pre-activation in pre (which may equal y). ReLU is fused into the product
+ * and leaves pre unset, because its backward pass reads only the output. */
+static void nn_dense_apply(const struct nn_model *m, const struct nn_layer *l, int n,
+			   const float *x, float *pre, float *y)
+{
+	const float *bias = l->has_bias ? m->params + l->bias_off : NULL;
+
+	if (l->desc.act == NN_ACT_RELU) {
+		kern_gemm_bias_relu(n, l->out, l->in, x, m->params + l->kernel_off, bias, y);
+		return;
+	}
+	kern_gemm_bias(n, l->out, l->in, x, m->params + l->kernel_off, bias, pre);
+	nn_activate(l->desc.act, pre, y, n, l->out);
+}
 
 static int nn_reserve_pred(struct nn_model *m, int n)
 {
@@ -749,9 +766,7 @@ int nn_predict(struct nn_model *m, const float *x, int n, float *y)
 			continue;
 		dst = i == last_dense ? y : bufs[flip];
 		flip ^= 1;
-		kern_gemm_bias(n, l->out, l->in, src, m->params + l->kernel_off,
-			       l->has_bias ? m->params + l->bias_off : NULL, dst);
-		nn_activate(l->desc.act, dst, dst, n, l->out);
+		nn_dense_apply(m, l, n, src, dst, dst);
 		src = dst;
 	}
 	if (src != y)
@@ -812,8 +827,8 @@ static void nn_dropout_forward(const struct nn_layer *l, const float *x, float *
 			bits = rng_next(r);
 		u = (uint32_t)(bits >> ((k & 1) * 32));
 		mask[k] = u >= threshold;
-		y[k] = mask[k] ? x[k] / keep : 0.0f;
 	}
+	kern_masked_div((int)count, mask, keep, x, y);
 }
 
 /* Forward pass that keeps what the backward pass needs. Returns the output
@@ -829,9 +844,7 @@ static const float *nn_forward_keep(struct nn_model *m, const float *x, int n,
 
 		m->in_ptr[i] = src;
 		if (l->desc.kind == NN_DENSE) {
-			kern_gemm_bias(n, l->out, l->in, src, m->params + l->kernel_off,
-				       l->has_bias ? m->params + l->bias_off : NULL, m->pre[i]);
-			nn_activate(l->desc.act, m->pre[i], m->act[i], n, l->out);
+			nn_dense_apply(m, l, n, src, m->pre[i], m->act[i]);
 			src = m->act[i];
 		} else if (mode == NN_TRAIN && l->desc.rate > 0.0f) {
 			nn_dropout_forward(l, src, m->act[i], m->mask[i], count, r);
@@ -947,8 +960,7 @@ static void nn_backward(struct nn_model *m, int n, enum nn_mode mode)
 
 			if (mode != NN_TRAIN || l->desc.rate == 0.0f)
 				continue;
-			for (size_t k = 0; k < count; k++)
-				d[k] = m->mask[i][k] ? d[k] / keep : 0.0f;
+			kern_masked_div((int)count, m->mask[i], keep, d, d);
 			continue;
 		}
 
@@ -1014,26 +1026,22 @@ int nn_loss_grad(struct nn_model *m, const struct nn_data *batch, enum nn_mode m
  * stage arrays; the caller commits them. */
 static void nn_adam_stage(const struct nn_model *m, float *w, float *s1, float *s2)
 {
-	const float b1 = (float)m->optim.beta1;
-	const float b2 = (float)m->optim.beta2;
-	const float one_minus_b1 = (float)(1.0 - m->optim.beta1);
-	const float one_minus_b2 = (float)(1.0 - m->optim.beta2);
-	const float correct1 = 1.0f - m->acc_beta1;
-	const float correct2 = 1.0f - m->acc_beta2;
-	const float eps = (float)m->optim.epsilon;
-	const float neg_lr = (float)-m->optim.lr;
+	struct kern_adam opt = {
+		.lr = m->optim.lr,
+		.beta1 = m->optim.beta1,
+		.beta2 = m->optim.beta2,
+		.epsilon = m->optim.epsilon,
+		.beta1_power = m->acc_beta1,
+		.beta2_power = m->acc_beta2,
+	};
 
-	for (size_t k = 0; k < m->n_params; k++) {
-		float g = m->grads[k];
-		float m1 = m->slot1[k] * b1 + g * one_minus_b1;
-		float v1 = m->slot2[k] * b2 + (g * g) * one_minus_b2;
-		float m_hat = m1 / correct1;
-		float v_hat = v1 / correct2;
-
-		s1[k] = m1;
-		s2[k] = v1;
-		w[k] = (m_hat / (sqrtf(v_hat) + eps)) * neg_lr + m->params[k];
-	}
+	/* kern_adam_step updates in place and computes the formula above in
+	 * the same order, vectorized where the CPU allows. */
+	assert(m->n_params <= INT_MAX);
+	memcpy(w, m->params, m->n_params * sizeof *w);
+	memcpy(s1, m->slot1, m->n_params * sizeof *s1);
+	memcpy(s2, m->slot2, m->n_params * sizeof *s2);
+	kern_adam_step(&opt, (int)m->n_params, w, m->grads, s1, s2);
 }
 
 /* SGD as Keras's SGD computes it: v' = momentum*v - lr*g, then w' = w + v',

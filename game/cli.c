@@ -12,6 +12,7 @@
 
 #include "core.h"
 #include "ctrl.h"
+#include "learn.h"
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
@@ -31,9 +32,9 @@ static int cli_cmd_unavailable(int argc, char **argv);
 static const struct cli_command cli_commands[] = {
 	{"play", cli_cmd_unavailable, "play against the learning AI (the default)"},
 	{"watch", cli_cmd_unavailable, "watch the AI learn against the tracker or itself"},
-	{"train", cli_cmd_unavailable, "play headless rounds and train between them"},
-	{"eval", cli_cmd_unavailable, "measure a model's return rate headless"},
-	{"models", cli_cmd_unavailable, "list the model versions in the save"},
+	{"train", learn_cmd_train, "play headless rounds and train between them"},
+	{"eval", learn_cmd_eval, "measure a model's return rate headless"},
+	{"models", learn_cmd_models, "list the model versions in the save"},
 	{"export", xfer_cmd_export, "write a model as TF.js Layers, CSV or a C header"},
 	{"import", xfer_cmd_import, "store a TF.js Layers model as a model version"},
 	{"predict", xfer_cmd_predict, "print class probabilities for feature rows"},

@@ -8,8 +8,10 @@
  *     without writing a byte.
  *  2. One write transaction per round: store_round_begin() opens it and
  *     store_round_end() commits it. A round that does not end (quit, crash,
- *     kill) is rolled back, so the rounds table holds finished rounds only and
+ *     kill) is rolled back, so the rounds table contains finished rounds only and
  *     every stored round has all of its frames.
+ *     Other writes commit at once outside a round. Inside an open round they
+ *     join its transaction, so they commit or roll back with the round.
  *  3. Frames of a round are numbered 0, 1, 2, ... in the order they are
  *     appended. The store keeps the raw state and both moves, and never
  *     interprets them; the game derives features from them.
@@ -93,9 +95,14 @@ struct store_frame {
 	uint8_t move_right; /* enum store_move of the right paddle this frame */
 };
 
+/* Options of store_open(). With read_only set, the save must exist and have
+ * the current schema, and every write fails with STORE_ERR_READONLY. In a
+ * directory it cannot write (read-only media) SQLite opens the save as
+ * immutable, and a non-empty -wal file beside it is rejected, since reading
+ * it would need a write. */
 struct store_options {
 	int busy_timeout_ms; /* 0 means STORE_BUSY_TIMEOUT_MS */
-	bool read_only;      /* queries only: no migration, every write fails */
+	bool read_only;      /* queries only, for commands that do not record */
 };
 
 struct store_session {
@@ -121,7 +128,7 @@ struct store_round_info {
 	int32_t n_frames;
 };
 
-/* Frames of several rounds, loaded for training. Round i holds frames
+/* Frames of several rounds, loaded for training. Round i has frames
  * [round_start[i], round_start[i + 1]) in frame order. */
 struct store_frames {
 	size_t n_rounds;
@@ -193,6 +200,7 @@ struct store_stats {
 	double promoted_return_rate; /* fraction in [0, 1] */
 };
 
+/* An open save. One thread at a time may use a handle. */
 struct store;
 
 /* Opens or creates the save at path and migrates it to
@@ -201,11 +209,13 @@ struct store;
  *
  * On success returns STORE_OK and *out owns the handle (store_close()).
  * On failure *out is NULL, the file is unchanged, and msg (if not NULL)
- * receives one line naming the path and what to do. Failures:
- * STORE_ERR_NOT_DB, STORE_ERR_FOREIGN, STORE_ERR_NEWER, STORE_ERR_READONLY
- * (checked before any write; read-only opening happens only on request),
- * STORE_ERR_BUSY (another process held a write lock past the timeout),
- * STORE_ERR_FULL, STORE_ERR_CORRUPT, STORE_ERR_NOMEM, STORE_ERR_IO. */
+ * receives one line naming the path and what to do. The failures are
+ * STORE_ERR_NOT_DB, STORE_ERR_FOREIGN, STORE_ERR_NEWER and
+ * STORE_ERR_READONLY, each detected before any write. A writable open never
+ * falls back to read-only. STORE_ERR_BUSY means another process held the
+ * write lock past the timeout. STORE_ERR_PATH means the directory is
+ * missing, and STORE_ERR_NOT_FOUND a missing file under read_only. The rest
+ * are STORE_ERR_FULL, STORE_ERR_CORRUPT, STORE_ERR_NOMEM and STORE_ERR_IO. */
 enum store_status store_open(const char *path, const struct store_options *opts,
 			     struct store **out, char *msg, size_t msg_size);
 
@@ -224,7 +234,7 @@ const char *store_status_name(enum store_status status);
 
 /* Chooses the save's path: db_opt (the --db option) if not NULL, else
  * $TTYPONG_DB if set and non-empty, else saves/ttypong.db beside the
- * executable when its directory holds both saves/ and a Makefile (a source
+ * executable when its directory contains both saves/ and a Makefile (a source
  * tree), else $XDG_DATA_HOME/ttypong/ttypong.db with XDG_DATA_HOME defaulting
  * to ~/.local/share. Only the last case creates directories (mode 0700).
  * Writes the path into out. Returns STORE_ERR_PATH with a message when HOME
@@ -295,9 +305,9 @@ void store_round_abort(struct store *s);
 /* Returns true while a round is open. */
 bool store_round_is_open(const struct store *s);
 
-/* Lists finished rounds with id > after_id, oldest first, at most max_rounds
- * of them (0 means all). *out is malloc'ed and owned by the caller (free()),
- * NULL when *n is 0. */
+/* Lists finished rounds with id > after_id, oldest first. A max_rounds above
+ * 0 keeps only the newest max_rounds of them. *out is malloc'ed and owned by
+ * the caller (free()), NULL when *n is 0. */
 enum store_status store_rounds_list(struct store *s, int64_t after_id,
 				    size_t max_rounds,
 				    struct store_round_info **out, size_t *n);

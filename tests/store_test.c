@@ -270,6 +270,17 @@ static double store_test_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* Prepares a forked child: it dies with the test process and after 60 s at
+ * most, so a failing test leaves no process behind. Children use no
+ * Criterion assertion, because those report to the runner as the test's
+ * own. They _exit() non-zero on failure, which closes the pipe the parent
+ * reads. */
+static void store_test_child_setup(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(60);
+}
+
 /* Migration and round trips */
 
 Test(store, migrates_empty_file)
@@ -493,6 +504,47 @@ Test(store, aborted_round_rolled_back)
 	cr_assert_eq(store_rounds_list(s, 0, 0, &rounds, &n), STORE_OK, "rounds_list");
 	cr_assert_eq(n, 1u, "round open at close was kept (%zu rounds)", n);
 	free(rounds);
+	store_close(s);
+	store_test_rmdir(&t);
+}
+
+Test(store, writes_in_round_share_its_fate)
+{
+	struct store_test_dir t;
+	struct store *s;
+	struct store_model m = { .kind = STORE_MODEL_TRAINED, .train_loss = NAN,
+				 .val_loss = NAN, .val_acc = NAN, .return_rate = NAN };
+	struct store_epoch e = { 1, 0.5, 0.5, 0.5, 0.5, 10.0 };
+	struct store_counts counts;
+	struct store_epoch *got;
+	size_t n;
+	int64_t session, round_id, model_id;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	session = store_test_session(s);
+
+	cr_assert_eq(store_round_begin(s, session, 1, &round_id), STORE_OK, "round_begin");
+	cr_assert_eq(store_model_put(s, &m, &model_id), STORE_OK, "model_put in a round: %s",
+		     store_errmsg(s));
+	cr_assert_eq(store_epochs_put(s, model_id, &e, 1), STORE_OK,
+		     "epochs_put in a round: %s", store_errmsg(s));
+	cr_assert(store_round_is_open(s), "epochs_put closed the round");
+	store_round_abort(s);
+	cr_assert_eq(store_count(s, &counts), STORE_OK, "store_count");
+	cr_assert_eq(counts.n_models, 0, "a model written in an aborted round was kept");
+
+	cr_assert_eq(store_round_begin(s, session, 1, &round_id), STORE_OK, "round_begin");
+	cr_assert_eq(store_model_put(s, &m, &model_id), STORE_OK, "model_put");
+	cr_assert_eq(store_epochs_put(s, 999, &e, 1), STORE_ERR_NOT_FOUND,
+		     "epochs of an unknown model accepted in a round");
+	cr_assert(store_round_is_open(s), "a failed epochs_put closed the round");
+	cr_assert_eq(store_epochs_put(s, model_id, &e, 1), STORE_OK, "epochs_put");
+	cr_assert_eq(store_round_end(s, &(struct store_round_result){ STORE_WINNER_LEFT, 0, 0 }),
+		     STORE_OK, "round_end: %s", store_errmsg(s));
+	cr_assert_eq(store_epochs_get(s, model_id, &got, &n), STORE_OK, "epochs_get");
+	cr_assert_eq(n, 1u, "a model written in a finished round has %zu epochs", n);
+	free(got);
 	store_close(s);
 	store_test_rmdir(&t);
 }
@@ -786,34 +838,109 @@ Test(store, rejects_other_programs_database)
 	store_test_rmdir(&t);
 }
 
+/* Makes target (a file or directory) read-only for this test process:
+ * with chmod for a normal user, and for root, which ignores mode bits, by
+ * binding target over itself and remounting that bind read-only in a
+ * private mount namespace. Skips the test when the kernel rejects that. */
+static void store_test_make_read_only(struct store_test_dir *t,
+				      const char *target)
+{
+	char reason[256];
+	struct stat st;
+
+	if (geteuid() != 0) {
+		cr_assert_eq(stat(target, &st), 0, "stat %s failed", target);
+		cr_assert_eq(chmod(target, S_ISDIR(st.st_mode) ? 0555 : 0444), 0,
+			     "chmod %s failed: %s", target, strerror(errno));
+		return;
+	}
+	if (!store_test_private_mounts(reason, sizeof(reason))) {
+		store_test_rmdir(t);
+		cr_skip_test("read-only mount not possible: %s", reason);
+	}
+	cr_assert_eq(mount(target, target, NULL, MS_BIND, NULL), 0,
+		     "bind mount of %s failed: %s", target, strerror(errno));
+	cr_assert_eq(mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), 0,
+		     "read-only remount of %s failed: %s", target, strerror(errno));
+}
+
+/* Undoes store_test_make_read_only(). */
+static void store_test_make_writable(const char *target)
+{
+	struct stat st;
+
+	if (geteuid() == 0) {
+		umount(target);
+		return;
+	}
+	if (stat(target, &st) == 0)
+		chmod(target, S_ISDIR(st.st_mode) ? 0700 : 0600);
+}
+
 Test(store, rejects_read_only_file)
 {
 	struct store_test_dir t;
 	struct store *s;
-	char reason[256];
 
 	store_test_mkdir(&t);
 	s = store_test_open(t.path);
 	store_test_round(s, store_test_session(s), 1);
 	store_close(s);
 
-	if (geteuid() != 0) {
-		cr_assert_eq(chmod(t.path, 0444), 0, "chmod failed");
-	} else {
-		/* Root ignores mode bits, so bind the file over itself and
-		 * remount that bind read-only, in a namespace of our own. */
-		if (!store_test_private_mounts(reason, sizeof(reason))) {
-			store_test_rmdir(&t);
-			cr_skip_test("read-only mount not possible: %s", reason);
-		}
-		cr_assert_eq(mount(t.path, t.path, NULL, MS_BIND, NULL), 0,
-			     "bind mount failed: %s", strerror(errno));
-		cr_assert_eq(mount(NULL, t.path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL),
-			     0, "read-only remount failed: %s", strerror(errno));
-	}
+	store_test_make_read_only(&t, t.path);
 	store_test_expect_rejected(t.dir, t.path, STORE_ERR_READONLY, "writable");
-	if (geteuid() == 0)
-		umount(t.path);
+	store_test_make_writable(t.path);
+	store_test_rmdir(&t);
+}
+
+/* Root passes every mode check, so this case drops to another user in a
+ * child. It needs no mount, for containers where mounting is not allowed. */
+Test(store, rejects_read_only_file_for_other_user)
+{
+	struct store_test_dir t;
+	struct store *s;
+	size_t size_before, size_after;
+	unsigned char *before, *after;
+	int status, entries;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch users; rejects_read_only_file covers this user");
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+	/* A directory anyone may write, as /tmp, so only the file's mode
+	 * can reject the write. */
+	cr_assert_eq(chmod(t.dir, 01777), 0, "chmod of the directory failed");
+	cr_assert_eq(chmod(t.path, 0444), 0, "chmod of the save failed");
+	before = store_test_slurp(t.path, &size_before);
+	entries = store_test_count_entries(t.dir);
+
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork failed");
+	if (pid == 0) {
+		char msg[STORE_MSG_MAX];
+
+		store_test_child_setup();
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(100);
+		_exit(store_open(t.path, NULL, &s, msg, sizeof(msg)));
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid failed");
+	cr_assert(WIFEXITED(status), "child did not exit normally");
+	cr_assert_neq(WEXITSTATUS(status), 100, "child could not switch to uid 65534");
+	cr_assert_eq(WEXITSTATUS(status), STORE_ERR_READONLY,
+		     "open by a user without write permission gave \"%s\"",
+		     store_status_name((enum store_status)WEXITSTATUS(status)));
+
+	cr_assert_eq(store_test_count_entries(t.dir), entries,
+		     "opening created files beside the save");
+	after = store_test_slurp(t.path, &size_after);
+	cr_assert_eq(size_after, size_before, "file size changed");
+	cr_assert_eq(memcmp(before, after, size_before), 0, "file bytes changed");
+	free(before);
+	free(after);
 	store_test_rmdir(&t);
 }
 
@@ -821,23 +948,11 @@ Test(store, rejects_read_only_directory)
 {
 	struct store_test_dir t;
 	char msg[STORE_MSG_MAX];
-	char reason[256];
 	struct store *s;
 	enum store_status status;
 
 	store_test_mkdir(&t);
-	if (geteuid() != 0) {
-		cr_assert_eq(chmod(t.dir, 0555), 0, "chmod failed");
-	} else {
-		if (!store_test_private_mounts(reason, sizeof(reason))) {
-			store_test_rmdir(&t);
-			cr_skip_test("read-only mount not possible: %s", reason);
-		}
-		cr_assert_eq(mount(t.dir, t.dir, NULL, MS_BIND, NULL), 0,
-			     "bind mount failed: %s", strerror(errno));
-		cr_assert_eq(mount(NULL, t.dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL),
-			     0, "read-only remount failed: %s", strerror(errno));
-	}
+	store_test_make_read_only(&t, t.dir);
 
 	status = store_open(t.path, NULL, &s, msg, sizeof(msg));
 	cr_assert_eq(status, STORE_ERR_READONLY, "open in a read-only directory gave %s (%s)",
@@ -845,21 +960,8 @@ Test(store, rejects_read_only_directory)
 	cr_assert_not_null(strstr(msg, t.path), "message does not name the path: %s", msg);
 	cr_assert_eq(access(t.path, F_OK), -1, "a file was created in a read-only directory");
 
-	if (geteuid() == 0)
-		umount(t.dir);
-	else
-		chmod(t.dir, 0700);
+	store_test_make_writable(t.dir);
 	store_test_rmdir(&t);
-}
-
-/* Prepares a forked child: it dies with the test process and after 60 s at
- * most, so a failing test leaves no process behind. Children use no
- * Criterion assertion, since those report to the runner as the test's own;
- * they _exit() non-zero on failure, which closes the pipe the parent reads. */
-static void store_test_child_setup(void)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	alarm(60);
 }
 
 /* Records round number `round` without assertions, for children. */
@@ -877,6 +979,47 @@ static bool store_test_child_round(struct store *s, int64_t session, int round)
 			return false;
 	}
 	return store_round_end(s, &result) == STORE_OK;
+}
+
+Test(store, read_only_option_on_read_only_media)
+{
+	struct store_test_dir t;
+	struct store_options opts = { .read_only = true };
+	char msg[STORE_MSG_MAX], wal[160];
+	struct store_round_info *rounds;
+	struct store *s;
+	FILE *fp;
+	size_t n;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+
+	store_test_make_read_only(&t, t.dir);
+	cr_assert_eq(store_open(t.path, &opts, &s, msg, sizeof(msg)), STORE_OK,
+		     "read-only open on read-only media failed: %s", msg);
+	cr_assert_eq(store_rounds_list(s, 0, 0, &rounds, &n), STORE_OK,
+		     "query on read-only media failed: %s", store_errmsg(s));
+	cr_assert_eq(n, 1u, "read-only media lists %zu rounds", n);
+	free(rounds);
+	store_close(s);
+
+	/* A write-ahead log left by a crash cannot be read without writing,
+	 * so it is reported rather than skipped. */
+	store_test_make_writable(t.dir);
+	snprintf(wal, sizeof(wal), "%s-wal", t.path);
+	fp = fopen(wal, "w");
+	cr_assert_not_null(fp, "cannot create %s", wal);
+	fputs("not empty", fp);
+	fclose(fp);
+	store_test_make_read_only(&t, t.dir);
+	cr_assert_eq(store_open(t.path, &opts, &s, msg, sizeof(msg)), STORE_ERR_READONLY,
+		     "a log on read-only media was ignored: %s", msg);
+	cr_assert_not_null(strstr(msg, "-wal"), "message does not name the log: %s", msg);
+
+	store_test_make_writable(t.dir);
+	store_test_rmdir(&t);
 }
 
 /* Holds the save's write lock in a child until killed. Returns the child's
@@ -1177,7 +1320,8 @@ Test(store, path_xdg_and_home)
 	cr_assert_eq(stat(want, &st), 0, "data directory not created");
 	cr_assert_eq(st.st_mode & 0777, 0700, "data directory mode %o", st.st_mode & 0777);
 
-	/* A relative XDG_DATA_HOME is ignored, as the XDG spec asks. */
+	/* The XDG specification tells programs to ignore a relative
+	 * XDG_DATA_HOME. */
 	env.xdg_data_home = "relative/data";
 	env.home = t.dir;
 	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
