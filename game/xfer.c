@@ -15,10 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cli.h"
+#include "label.h"
 #include "nn.h"
+#include "rng.h"
 #include "store.h"
 #include "tfjs.h"
+#include "train.h"
 
 #ifndef TTYPONG_DATADIR
 #define TTYPONG_DATADIR "/usr/local/share/ttypong"
@@ -251,7 +255,8 @@ struct xfer_export {
 	const char *out;	/* --out, or NULL for the default beside the save */
 	int64_t model_id;	/* 0: the newest promoted version */
 	bool web;
-	const char *teacher;	/* --teacher, or NULL */
+	enum label_teacher teacher;	/* hindsight unless --teacher names another */
+	bool teacher_given;
 	long rounds;		/* 0: every finished round */
 	const char *prefix;	/* --prefix, or NULL */
 	const char *db;
@@ -269,14 +274,17 @@ static void xfer_export_help(void)
 	     "\n"
 	     "  -f, --format FMT   tfjs, c or csv (default tfjs)\n"
 	     "  -o, --out PATH     the directory (tfjs) or file (c, csv) to write; default\n"
-	     "                     beside the save: model-ID/, model-ID.h or records.csv\n"
+	     "                     beside the save: model-ID/, model-ID.h or records.csv;\n"
+	     "                     for csv, - writes to standard output\n"
 	     "  -m, --model ID     the model version (default: the newest promoted one)\n"
 	     "      --web          tfjs: also copy the browser page that plays against the\n"
 	     "                     model (assets/web in a source tree, else\n"
 	     "                     " TTYPONG_DATADIR "/web)\n"
 	     "      --prefix NAME  c: the C identifier that starts every name in the\n"
 	     "                     header (default ttypong_model)\n"
-	     "      --teacher T    csv: hindsight or human labels (default hindsight)\n"
+	     "      --teacher T    csv: hindsight (both paddles, moving toward where the\n"
+	     "                     ball crossed) or human (the left paddle's recorded\n"
+	     "                     moves); default hindsight\n"
 	     "  -n, --rounds N     csv: only the newest N finished rounds (default all)\n"
 	     "      --db PATH      the save to read\n"
 	     "  -h, --help         show this help");
@@ -294,23 +302,27 @@ static int xfer_export_check(const struct xfer_export *x)
 		return cli_usage_error("export", "--prefix applies to --format c only, not %s", fmt);
 	if (x->model_id && x->format == XFER_FORMAT_CSV)
 		return cli_usage_error("export", "--model does not apply to --format csv, which writes the save's records");
-	if ((x->teacher || x->rounds) && x->format != XFER_FORMAT_CSV)
+	if ((x->teacher_given || x->rounds) && x->format != XFER_FORMAT_CSV)
 		return cli_usage_error("export", "--teacher and --rounds apply to --format csv only, not %s", fmt);
 	if (x->out && x->out[0] == '\0')
 		return cli_usage_error("export", "invalid value '' for --out: expected a path");
 	return CLI_EXIT_OK;
 }
 
+/* ASCII letters, digits and '_', whatever the locale. */
+static bool xfer_is_ident_char(char c)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 static bool xfer_is_identifier(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > XFER_PREFIX_MAX || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') ||
-					       (s[0] >= 'A' && s[0] <= 'Z')))
+	if (n == 0 || n > XFER_PREFIX_MAX || (s[0] >= '0' && s[0] <= '9'))
 		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9')))
+	for (size_t i = 0; i < n; i++)
+		if (!xfer_is_ident_char(s[i]))
 			return false;
 	return true;
 }
@@ -362,10 +374,10 @@ static int xfer_parse_export(int argc, char **argv, struct xfer_export *x)
 			x->prefix = optarg;
 			break;
 		case OPT_TEACHER:
-			if (strcmp(optarg, "hindsight") != 0 && strcmp(optarg, "human") != 0)
+			if (label_teacher_parse(optarg, &x->teacher) != 0)
 				return cli_usage_error("export", "invalid value '%s' for --teacher: expected hindsight or human",
 						       optarg);
-			x->teacher = optarg;
+			x->teacher_given = true;
 			break;
 		case 'n':
 			if (cli_parse_long("export", "--rounds", optarg, 1, INT32_MAX, &x->rounds))
@@ -480,11 +492,165 @@ static int xfer_export_c(struct store *s, const struct xfer_export *x)
 	return status;
 }
 
-static int xfer_export_csv(struct store *s, const struct xfer_export *x);
+/* ---- export --format csv ------------------------------------------------ */
+
+/* Rounds whose frames are in memory at once. The records of every round
+ * accumulate, but the raw frames are loaded one batch at a time. */
+#define XFER_CSV_ROUNDS_PER_LOAD 64
+
+/* Labels the rounds in infos into d as the trainer does, without the extra
+ * augmented rows. */
+static int xfer_label_rounds(struct store *s, const struct agent_opts *opts,
+			     const struct store_round_info *infos, size_t n_infos,
+			     struct train_data *d)
+{
+	struct core_config cfg;
+	struct rng r;
+
+	core_config_default(&cfg);
+	rng_seed(&r, opts->seed);
+	for (size_t first = 0; first < n_infos; first += XFER_CSV_ROUNDS_PER_LOAD) {
+		size_t n = n_infos - first < XFER_CSV_ROUNDS_PER_LOAD ? n_infos - first
+								     : XFER_CSV_ROUNDS_PER_LOAD;
+		int64_t ids[XFER_CSV_ROUNDS_PER_LOAD];
+		struct store_frames frames = { 0 };
+		int rc = TRAIN_OK;
+
+		for (size_t i = 0; i < n; i++)
+			ids[i] = infos[first + i].id;
+		if (store_frames_load(s, ids, n, &frames) != STORE_OK) {
+			cli_error("%s", store_errmsg(s));
+			return CLI_EXIT_FAIL;
+		}
+		for (size_t i = 0; i < frames.n_rounds && rc == TRAIN_OK; i++) {
+			size_t start = frames.round_start[i];
+
+			rc = agent_label_round(&cfg, opts, frames.frames + start,
+					       frames.round_start[i + 1] - start,
+					       (uint64_t)frames.round_ids[i], &r, d);
+		}
+		store_frames_free(&frames);
+		if (rc != TRAIN_OK) {
+			cli_error("out of memory labelling the save's frames");
+			return CLI_EXIT_FAIL;
+		}
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Writes d's records to path through a temporary file in the same directory
+ * and a rename, so path contains the old file or the whole new one. "-" writes
+ * to stdout. */
+static int xfer_write_records(const char *path, const struct train_data *d)
+{
+	struct tfjs_error err;
+	char tmp[PATH_MAX];
+	mode_t mask;
+	FILE *f;
+	int fd, n;
+
+	if (strcmp(path, "-") == 0) {
+		if (tfjs_csv_write_records(stdout, xfer_feature_names, CORE_FEATURE_COUNT, "label",
+					   d->x, d->ids, d->n_rows, &err) != TFJS_OK) {
+			cli_error("stdout: %s", err.message);
+			return CLI_EXIT_FAIL;
+		}
+		if (fflush(stdout) != 0) {
+			cli_error("writing to stdout failed: %s", strerror(errno));
+			return CLI_EXIT_FAIL;
+		}
+		return CLI_EXIT_OK;
+	}
+
+	n = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		cli_error("the output path is longer than %zu bytes; pass a shorter --out",
+			  sizeof tmp - sizeof ".tmp.XXXXXX");
+		return CLI_EXIT_FAIL;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		cli_error("%s: cannot create a file there: %s", path, strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	/* mkstemp() creates the file 0600; give it the mode a plain create would. */
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	f = fdopen(fd, "w");
+	if (!f) {
+		cli_error("%s: %s", tmp, strerror(errno));
+		close(fd);
+		goto fail;
+	}
+
+	if (tfjs_csv_write_records(f, xfer_feature_names, CORE_FEATURE_COUNT, "label", d->x,
+				   d->ids, d->n_rows, &err) != TFJS_OK) {
+		cli_error("%s: %s", tmp, err.message);
+		fclose(f);
+		goto fail;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		cli_error("%s: writing failed: %s", tmp, strerror(errno));
+		fclose(f);
+		goto fail;
+	}
+	if (fclose(f) != 0) {
+		cli_error("%s: writing failed: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (rename(tmp, path) != 0) {
+		cli_error("%s: cannot replace it: %s", path, strerror(errno));
+		goto fail;
+	}
+	return CLI_EXIT_OK;
+fail:
+	unlink(tmp);
+	return CLI_EXIT_FAIL;
+}
+
+static int xfer_export_csv(struct store *s, const struct xfer_export *x)
+{
+	struct agent_opts opts;
+	struct train_data d;
+	struct store_round_info *infos = NULL;
+	size_t n_infos = 0;
+	char out[PATH_MAX];
+	int status;
+
+	agent_opts_default(&opts);
+	opts.augment = 0;
+	opts.label.teacher = x->teacher;
+	status = xfer_out_path(s, x->out, "records.csv", out, sizeof out);
+	if (status != CLI_EXIT_OK)
+		return status;
+
+	if (store_rounds_list(s, 0, (size_t)x->rounds, &infos, &n_infos) != STORE_OK) {
+		cli_error("%s", store_errmsg(s));
+		return CLI_EXIT_FAIL;
+	}
+	if (n_infos == 0) {
+		cli_error("%s: the save has no finished round to label; play, or record rounds with 'ttypong sim', first",
+			  store_path(s));
+		free(infos);
+		return CLI_EXIT_FAIL;
+	}
+
+	train_data_init(&d, CORE_FEATURE_COUNT);
+	status = xfer_label_rounds(s, &opts, infos, n_infos, &d);
+	if (status == CLI_EXIT_OK)
+		status = xfer_write_records(out, &d);
+	if (status == CLI_EXIT_OK && strcmp(out, "-") != 0)
+		printf("wrote %zu records of %zu rounds (%s teacher) to %s\n", d.n_rows, n_infos,
+		       label_teacher_name(x->teacher), out);
+	train_data_free(&d);
+	free(infos);
+	return status;
+}
 
 int xfer_cmd_export(int argc, char **argv)
 {
-	struct xfer_export x = { .format = XFER_FORMAT_TFJS };
+	struct xfer_export x = { .format = XFER_FORMAT_TFJS, .teacher = LABEL_TEACHER_HINDSIGHT };
 	struct store *s = NULL;
 	int status = xfer_parse_export(argc, argv, &x);
 
@@ -521,8 +687,9 @@ static void xfer_import_help(void)
 	     "names in its metadata, when present, must be ttypong's. On any error\n"
 	     "nothing is stored.\n"
 	     "\n"
-	     "An imported version plays with 'ttypong play --model ID'. It becomes the\n"
-	     "default AI (the newest promoted version) only with --promote.\n"
+	     "Commands that take --model ID, such as eval, use an imported version like\n"
+	     "a trained one. It becomes the default AI, the newest promoted version that\n"
+	     "play and train start from, only with --promote.\n"
 	     "\n"
 	     "      --name TEXT    a note stored with the version (default: the path)\n"
 	     "      --promote      mark the version promoted, making it the default AI\n"
@@ -716,6 +883,23 @@ static int xfer_predict_model(const char *model, const char *db, struct nn_model
 	return status;
 }
 
+/* Prints the probabilities of model m for the feature rows read from in
+ * (named in_name in errors) to stdout, with dropout off. */
+static int xfer_predict_rows(struct nn_model *m, FILE *in, const char *in_name)
+{
+	struct tfjs_error err;
+
+	if (tfjs_csv_predict(m, in, stdout, xfer_feature_names, xfer_class_names, &err) < 0) {
+		cli_error("%s: %s", in_name, err.message);
+		return CLI_EXIT_FAIL;
+	}
+	if (fflush(stdout) != 0) {
+		cli_error("writing the probabilities to stdout failed: %s", strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
 int xfer_cmd_predict(int argc, char **argv)
 {
 	enum { OPT_DB = 256 };
@@ -728,9 +912,7 @@ int xfer_cmd_predict(int argc, char **argv)
 	};
 	const char *model = NULL, *input = NULL, *db = NULL;
 	struct nn_model *m = NULL;
-	struct tfjs_error err;
 	FILE *in = stdin;
-	long rows;
 	int opt, status;
 
 	while ((opt = getopt_long(argc, argv, ":m:i:h", options, NULL)) != -1) {
@@ -765,17 +947,11 @@ int xfer_cmd_predict(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 
-	rows = tfjs_csv_predict(m, in, stdout, xfer_feature_names, xfer_class_names, &err);
-	if (rows >= 0 && fflush(stdout) != 0) {
-		snprintf(err.message, sizeof err.message, "writing the output failed: %s", strerror(errno));
-		rows = TFJS_ERR_IO;
-	}
-	if (rows < 0)
-		cli_error("%s: %s", input && strcmp(input, "-") != 0 ? input : "stdin", err.message);
+	status = xfer_predict_rows(m, in, in == stdin ? "stdin" : input);
 	if (in != stdin)
 		fclose(in);
 	nn_free(m);
-	return rows < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	return status;
 }
 
 /* ---- stats --------------------------------------------------------------- */
@@ -956,21 +1132,11 @@ int xfer_cmd_stats(int argc, char **argv)
 		xfer_stats_text(s, &st);
 	}
 	if (fflush(stdout) != 0) {
-		cli_error("writing the output failed: %s", strerror(errno));
+		cli_error("writing to stdout failed: %s", strerror(errno));
 		goto out;
 	}
 	status = CLI_EXIT_OK;
 out:
 	store_close(s);
 	return status;
-}
-
-/* ---- export --format csv --------------------------------------------------- */
-
-static int xfer_export_csv(struct store *s, const struct xfer_export *x)
-{
-	(void)x;
-	cli_error("%s: --format csv is not available in this build yet; export --format tfjs or c",
-		  store_path(s));
-	return CLI_EXIT_FAIL;
 }

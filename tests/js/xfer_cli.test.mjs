@@ -46,29 +46,43 @@ function parsePredictions(text) {
 	return lines.slice(1).map((line) => line.split(',').slice(0, 3).map(Number));
 }
 
+// Exports version id to a directory, loads it in TF.js, checks the metadata
+// and compares TF.js's predictions with `ttypong predict --model id`.
+async function checkExport(id) {
+	const dir = path.join(work, `export-${id}`);
+	ttypong(['export', '--format', 'tfjs', '--model', id, '--out', dir, '--db', db]);
+
+	const model = await tf.loadLayersModel(dirLoader(dir));
+	assert.deepEqual(model.inputs[0].shape, [null, 6], 'input shape');
+	assert.deepEqual(model.outputs[0].shape, [null, 3], 'output shape');
+	const meta = model.getUserDefinedMetadata().ttypong;
+	assert.deepEqual(meta.features, FEATURE_NAMES, 'feature names are the page\'s');
+	assert.deepEqual(meta.classes, CLASS_NAMES, 'class names are the page\'s');
+	assert.equal(meta.model_id, id, 'model version id');
+
+	const rows = featureRows(50);
+	const csv = FEATURE_NAMES.join(',') + '\n' + rows.map((r) => r.join(',')).join('\n') + '\n';
+	const fromId = parsePredictions(ttypong(['predict', '--model', id, '--db', db], csv));
+	const expected = model.predict(tf.tensor2d(rows)).arraySync();
+	assert.equal(fromId.length, expected.length, 'row count');
+	for (let i = 0; i < expected.length; i++)
+		for (let j = 0; j < 3; j++)
+			assert.ok(Math.abs(fromId[i][j] - expected[i][j]) <= TOLERANCE,
+				`row ${i} class ${j}: ttypong ${fromId[i][j]} vs TF.js ${expected[i][j]}`);
+}
+
 for (const fixture of ['keras3', 'keras3_functional']) {
 	test(`export of an imported ${fixture} model matches TF.js`, async () => {
 		const id = ttypong(['import', path.join(root, 'tests/data/tfjs', fixture), '--db', db]).trim();
 		assert.match(id, /^[0-9]+$/, 'import prints the new id');
-		const dir = path.join(work, `export-${id}`);
-		ttypong(['export', '--format', 'tfjs', '--model', id, '--out', dir, '--db', db]);
-
-		const model = await tf.loadLayersModel(dirLoader(dir));
-		assert.deepEqual(model.inputs[0].shape, [null, 6], 'input shape');
-		assert.deepEqual(model.outputs[0].shape, [null, 3], 'output shape');
-		const meta = model.getUserDefinedMetadata().ttypong;
-		assert.deepEqual(meta.features, FEATURE_NAMES, 'feature names are the page\'s');
-		assert.deepEqual(meta.classes, CLASS_NAMES, 'class names are the page\'s');
-		assert.equal(meta.model_id, id, 'model version id');
-
-		const rows = featureRows(50);
-		const csv = FEATURE_NAMES.join(',') + '\n' + rows.map((r) => r.join(',')).join('\n') + '\n';
-		const fromId = parsePredictions(ttypong(['predict', '--model', id, '--db', db], csv));
-		const expected = model.predict(tf.tensor2d(rows)).arraySync();
-		assert.equal(fromId.length, expected.length, 'row count');
-		for (let i = 0; i < expected.length; i++)
-			for (let j = 0; j < 3; j++)
-				assert.ok(Math.abs(fromId[i][j] - expected[i][j]) <= TOLERANCE,
-					`row ${i} class ${j}: ttypong ${fromId[i][j]} vs TF.js ${expected[i][j]}`);
+		await checkExport(id);
 	});
 }
+
+test('export of a trained version matches TF.js', async () => {
+	ttypong(['train', '--rounds', '2', '--epochs', '2', '--seed', '7', '--db', db]);
+	const out = ttypong(['models', '--db', db]);
+	const ids = [...out.matchAll(/^\s*([0-9]+)\s/gm)].map((m) => m[1]);
+	assert.ok(ids.length > 0, `models lists no version: ${out}`);
+	await checkExport(ids[ids.length - 1]);
+});
