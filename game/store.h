@@ -266,9 +266,9 @@ enum store_status store_check(struct store *s);
  * reads the whole frames table. */
 enum store_status store_count(struct store *s, struct store_counts *out);
 
-/* Fills out with the summary above in one read transaction, so the figures
- * agree with each other while another process writes. Reads the rounds and
- * models tables but never the frames table. */
+/* Fills out with the summary above in one transaction (the open round's, if
+ * any), so the figures agree with each other while another process writes.
+ * Reads sessions, rounds and models but never the frames table. */
 enum store_status store_stats(struct store *s, struct store_stats *out);
 
 /* Inserts a session, started now, and writes its id into *id. Must not be
