@@ -47,6 +47,9 @@ expect_status 0 $bin export --web --out "$dir/web" --db "$db"
 for f in model.json group1-shard1of1.bin index.html core.js pong.js vendor/tf.min.js; do
 	[ -f "$dir/web/$f" ] || fail "export --web did not write $f"
 done
+(cd assets/web && find . -type f) | while read -r f; do
+	cmp -s "assets/web/$f" "$dir/web/$f" || fail "export --web copied $f wrongly"
+done || exit 1
 
 # The version, its export and its model.json predict the same, byte for byte.
 expect_status 0 $bin predict --model "$id" --input "$dir/rows.csv" --db "$db"
