@@ -507,6 +507,8 @@ static int xfer_label_rounds(struct store *s, const struct agent_opts *opts,
 	struct core_config cfg;
 	struct rng r;
 
+	/* NOTE: labels assume the default rules, as the trainer does; a save
+	 * recorded under other paddle or speed settings would need its own. */
 	core_config_default(&cfg);
 	rng_seed(&r, opts->seed);
 	for (size_t first = 0; first < n_infos; first += XFER_CSV_ROUNDS_PER_LOAD) {
