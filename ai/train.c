@@ -380,6 +380,8 @@ int train_fit(struct nn_model *m, const struct train_data *train, const struct t
 	}
 	for (size_t i = 0; i < train->n_rows; i++)
 		w.order[i] = i;
+	/* Learned dropout rates weigh their regularizers by the data size. */
+	nn_set_data_size(m, (double)train->n_rows);
 	rc = train_pick_val(val, opts->max_val_rows, &w);
 	if (rc != TRAIN_OK)
 		goto done;

@@ -39,6 +39,13 @@ _Static_assert((int)LABEL_F_BALL_X == (int)CORE_FEAT_BALL_X &&
 _Static_assert((int)LABEL_UP == (int)CORE_MOVE_UP && (int)LABEL_STAY == (int)CORE_MOVE_STAY &&
 	       (int)LABEL_DOWN == (int)CORE_MOVE_DOWN, "class order");
 
+/* Mixed into the seed of the MC-dropout generator, so that playing with
+ * --mc leaves the training step's draws as they are. */
+#define AGENT_MC_SEED 0x4d43u
+
+_Static_assert(DROP_SPEC_MAX_LAYERS >= NN_REFERENCE_LAYERS,
+	       "agent_fresh() builds either layout in one array");
+
 struct agent {
 	struct store *store;		/* borrowed, may be NULL */
 	struct core_config cfg;
@@ -47,6 +54,7 @@ struct agent {
 	struct nn_model *play;		/* the playing network, eval mode only */
 	int64_t model_id;		/* 0: fresh weights not in the save */
 	struct rng rng;			/* one seed per training step */
+	struct rng mc_rng;		/* MC-dropout masks while playing */
 	double store_ms;		/* time the last successful store took, ms */
 
 	/* Epochs of the step in progress, stored with its version. */
@@ -129,6 +137,10 @@ const char *agent_opts_check(const struct agent_opts *o)
 		return "val_fraction must be in [0, 1)";
 	if (!(o->promote_margin >= 0) || !isfinite(o->promote_margin))
 		return "promote_margin must be finite and >= 0";
+	if (o->has_dropout && !(o->dropout.rate >= 0 && o->dropout.rate < 1))
+		return "the dropout rate must be in [0, 1)";
+	if (o->mc_passes > AGENT_MC_PASSES_MAX)
+		return "mc_passes must be from 0 to 1000";
 	return NULL;
 }
 
@@ -151,16 +163,22 @@ static enum core_move agent_decide(struct ctrl *c, const struct core_state *s,
 	struct agent *a = c->u.impl;
 	float x[CORE_FEATURE_COUNT];
 	int best = CORE_MOVE_STAY;
+	int rc;
 
 	core_features(s, cfg, c->side, x);
 
-	/* agent_open() and agent_train() ran a one-row prediction already, so
-	 * the scratch space exists and this call cannot fail. */
-	if (nn_predict(a->play, x, 1, c->probs) != NN_OK) {
-		c->has_probs = false;
+	/* agent_open() and agent_train() ran a one-row prediction (and an MC
+	 * pass when enabled) already, so the scratch space exists and these
+	 * calls cannot fail. */
+	if (a->opts.mc_passes > 0)
+		rc = nn_mc_predict(a->play, x, 1, (int)a->opts.mc_passes, &a->mc_rng, c->probs,
+				   c->spread);
+	else
+		rc = nn_predict(a->play, x, 1, c->probs);
+	c->has_probs = rc == NN_OK;
+	c->has_spread = rc == NN_OK && a->opts.mc_passes > 0;
+	if (rc != NN_OK)
 		return CORE_MOVE_STAY;
-	}
-	c->has_probs = true;
 	for (int k = 0; k < CORE_MOVE_COUNT; k++)
 		if (c->probs[k] > c->probs[best])
 			best = k;
@@ -195,7 +213,8 @@ static enum agent_status agent_adopt(struct agent *a, struct nn_model *m, int64_
 				  "model version %lld takes %d inputs and gives %d outputs; ttypong needs %d and %d",
 				  (long long)id, nn_n_inputs(m), nn_n_outputs(m),
 				  CORE_FEATURE_COUNT, CORE_MOVE_COUNT);
-	if (nn_predict(m, x, 1, y) != NN_OK)
+	if (nn_predict(m, x, 1, y) != NN_OK ||
+	    (a->opts.mc_passes > 0 && nn_mc_predict(m, x, 1, 1, &a->mc_rng, y, NULL) != NN_OK))
 		return agent_fail(a, AGENT_ERR_NOMEM, "out of memory preparing the network");
 	nn_free(a->play);
 	a->play = m;
@@ -232,10 +251,12 @@ static enum agent_status agent_load(struct agent *a, int64_t id)
 
 static enum agent_status agent_fresh(struct agent *a)
 {
-	struct nn_layer_desc layers[NN_REFERENCE_LAYERS];
+	struct nn_layer_desc layers[DROP_SPEC_MAX_LAYERS];
 	struct nn_model *m = NULL;
-	int n = nn_reference_layers(layers);
-	int rc = nn_create(&m, NN_REFERENCE_INPUTS, layers, n, rng_next(&a->rng));
+	int n = a->opts.has_dropout ? drop_spec_layers(&a->opts.dropout, 1, layers) :
+				      nn_reference_layers(layers);
+	int rc = n < 1 ? NN_ERR_INVALID :
+			 nn_create(&m, NN_REFERENCE_INPUTS, layers, n, rng_next(&a->rng));
 	enum agent_status st;
 
 	if (rc != NN_OK)
@@ -295,6 +316,7 @@ enum agent_status agent_open(struct agent **out, struct store *store,
 	a->opts = *o;
 	agent_label_geom(cfg, &a->geom);
 	rng_seed(&a->rng, o->seed);
+	rng_seed(&a->mc_rng, o->seed ^ AGENT_MC_SEED);
 
 	st = agent_start_model(a, model_id);
 	if (st != AGENT_OK) {

@@ -29,6 +29,7 @@
 
 #include "core.h"
 #include "ctrl.h"
+#include "drop.h"
 #include "label.h"
 #include "train.h"
 
@@ -45,6 +46,9 @@ enum agent_status {
 	AGENT_ERR_NO_DATA,	/* the save holds no labelled frames yet */
 	AGENT_ERR_INVALID,	/* an option out of range */
 };
+
+/* The most MC-dropout passes per decision. */
+#define AGENT_MC_PASSES_MAX 1000
 
 /* Settings of the trainer. agent_opts_default() gives the values noted. */
 struct agent_opts {
@@ -65,6 +69,15 @@ struct agent_opts {
 	double val_fraction;		/* 0.2: share of rounds held out, chosen by id */
 	double promote_margin;		/* 0.05: tolerated val loss rise, fraction */
 	uint64_t seed;			/* 1: fresh weights, dropout, sampling */
+	/* false: fresh networks are the reference model. true: they carry
+	 * dropout as drop_spec_layers() places it. A loaded model version
+	 * keeps the layers it was stored with either way. */
+	bool has_dropout;
+	struct drop_spec dropout;
+	/* 0: the network plays in eval mode. N >= 1: each decision is the
+	 * argmax of the mean of N MC-dropout passes, and the controller sets
+	 * probs to the means and spread to their standard deviations. */
+	uint32_t mc_passes;
 	/* Called after every epoch of agent_train(); may be NULL. */
 	void (*on_epoch)(void *user, const struct train_epoch *e);
 	void *user;

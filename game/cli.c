@@ -12,6 +12,7 @@
 
 #include "core.h"
 #include "ctrl.h"
+#include "lab.h"
 #include "learn.h"
 #include "rng.h"
 #include "sim.h"
@@ -39,7 +40,7 @@ static const struct cli_command cli_commands[] = {
 	{"import", xfer_cmd_import, "store a TF.js Layers model as a model version"},
 	{"predict", xfer_cmd_predict, "print class probabilities for feature rows"},
 	{"stats", xfer_cmd_stats, "summarize the save"},
-	{"lab", cli_cmd_unavailable, "compare dropout settings on the same data"},
+	{"lab", lab_cli, "compare dropout settings on the same data"},
 	{"sim", cli_cmd_sim, "play headless rounds between scripted players into the save"},
 };
 
