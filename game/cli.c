@@ -18,6 +18,7 @@
 #include "sim.h"
 #include "store.h"
 #include "ui.h"
+#include "xfer.h"
 
 #define CLI_VERSION "0.1.0"
 
@@ -36,10 +37,10 @@ static const struct cli_command cli_commands[] = {
 	{"train", learn_cmd_train, "play headless rounds and train between them"},
 	{"eval", learn_cmd_eval, "measure a model's return rate headless"},
 	{"models", learn_cmd_models, "list the model versions in the save"},
-	{"export", cli_cmd_unavailable, "write a model as TF.js Layers, CSV or a C header"},
-	{"import", cli_cmd_unavailable, "store a TF.js Layers model as a model version"},
-	{"predict", cli_cmd_unavailable, "print class probabilities for feature rows"},
-	{"stats", cli_cmd_unavailable, "summarize the save"},
+	{"export", xfer_cmd_export, "write a model as TF.js Layers, CSV or a C header"},
+	{"import", xfer_cmd_import, "store a TF.js Layers model as a model version"},
+	{"predict", xfer_cmd_predict, "print class probabilities for feature rows"},
+	{"stats", xfer_cmd_stats, "summarize the save"},
 	{"lab", lab_cli, "compare dropout settings on the same data"},
 	{"sim", cli_cmd_sim, "play headless rounds between scripted players into the save"},
 };

@@ -888,6 +888,136 @@ enum store_status store_count(struct store *s, struct store_counts *out)
 	return STORE_OK;
 }
 
+/* Prepares sql and steps it to its first row. Returns SQLITE_ROW with *st
+ * ready to read, or another code with *st finalized and NULL. */
+static int store_query_row(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(*st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+	return rc;
+}
+
+static int store_stats_sessions(struct store *s, struct store_stats *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store_query_row(s, "SELECT kind, count(*) FROM sessions GROUP BY kind", &st);
+
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+
+		for (size_t k = 0; k <= STORE_SESSION_EVAL; k++)
+			if (kind != NULL && strcmp(kind, store_session_kinds[k]) == 0)
+				out->sessions[k] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int store_stats_rounds(struct store *s, struct store_stats *out)
+{
+	/* The CHECK constraints make winner and human_side the same words,
+	 * so a round's winner equals its session's human side when the human
+	 * won it. */
+	static const char sql[] =
+		"SELECT count(*), coalesce(sum(r.n_frames), 0),"
+		" coalesce(sum(r.winner = 'left'), 0),"
+		" coalesce(sum(r.winner = 'right'), 0),"
+		" coalesce(sum(r.winner = 'draw'), 0),"
+		" coalesce(sum(s.human_side IS NOT NULL), 0),"
+		" coalesce(sum(r.winner = s.human_side), 0),"
+		" coalesce(sum(s.human_side IS NOT NULL AND r.winner <> 'draw'"
+		"  AND r.winner <> s.human_side), 0)"
+		" FROM rounds r JOIN sessions s ON s.id = r.session_id"
+		" WHERE r.ended_ms IS NOT NULL";
+	sqlite3_stmt *st = NULL;
+	int rc = store_query_row(s, sql, &st);
+
+	if (rc != SQLITE_ROW)
+		return rc;
+	out->n_rounds = sqlite3_column_int64(st, 0);
+	out->n_frames = sqlite3_column_int64(st, 1);
+	out->left_wins = sqlite3_column_int64(st, 2);
+	out->right_wins = sqlite3_column_int64(st, 3);
+	out->draws = sqlite3_column_int64(st, 4);
+	out->human_rounds = sqlite3_column_int64(st, 5);
+	out->human_wins = sqlite3_column_int64(st, 6);
+	out->human_losses = sqlite3_column_int64(st, 7);
+	sqlite3_finalize(st);
+	return SQLITE_OK;
+}
+
+static int store_stats_models(struct store *s, struct store_stats *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store_query_row(s,
+				 "SELECT count(*), coalesce(sum(kind = 'trained'), 0),"
+				 " coalesce(sum(kind = 'imported'), 0),"
+				 " coalesce(sum(promoted), 0) FROM models",
+				 &st);
+
+	if (rc != SQLITE_ROW)
+		return rc;
+	out->n_models = sqlite3_column_int64(st, 0);
+	out->n_trained = sqlite3_column_int64(st, 1);
+	out->n_imported = sqlite3_column_int64(st, 2);
+	out->n_promoted = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+
+	rc = store_query_row(s,
+			     "SELECT id, kind, n_records, val_loss, val_acc, return_rate"
+			     " FROM models WHERE promoted = 1 ORDER BY id DESC LIMIT 1",
+			     &st);
+	if (rc == SQLITE_DONE)
+		return SQLITE_OK;
+	if (rc != SQLITE_ROW)
+		return rc;
+	out->promoted_id = sqlite3_column_int64(st, 0);
+	out->promoted_kind = strcmp((const char *)sqlite3_column_text(st, 1), "imported") == 0
+				     ? STORE_MODEL_IMPORTED
+				     : STORE_MODEL_TRAINED;
+	out->promoted_n_records = sqlite3_column_int64(st, 2);
+	out->promoted_val_loss = store_column_measure(st, 3);
+	out->promoted_val_acc = store_column_measure(st, 4);
+	out->promoted_return_rate = store_column_measure(st, 5);
+	sqlite3_finalize(st);
+	return SQLITE_OK;
+}
+
+enum store_status store_stats(struct store *s, struct store_stats *out)
+{
+	/* Inside an open round the reads already share its transaction. */
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	int rc = SQLITE_OK;
+
+	memset(out, 0, sizeof(*out));
+	out->promoted_val_loss = NAN;
+	out->promoted_val_acc = NAN;
+	out->promoted_return_rate = NAN;
+
+	if (own)
+		rc = store_exec(s, "BEGIN");
+	if (rc == SQLITE_OK)
+		rc = store_stats_sessions(s, out);
+	if (rc == SQLITE_OK)
+		rc = store_stats_rounds(s, out);
+	if (rc == SQLITE_OK)
+		rc = store_stats_models(s, out);
+	if (own && rc == SQLITE_OK)
+		rc = store_exec(s, "COMMIT");
+	if (rc != SQLITE_OK) {
+		if (own)
+			store_rollback(s);
+		return store_fail_rc(s, rc, "summarizing the save");
+	}
+	return STORE_OK;
+}
+
 /* Sessions */
 
 enum store_status store_session_begin(struct store *s,

@@ -175,6 +175,31 @@ struct store_counts {
 	int64_t n_models;
 };
 
+/* A summary of the save for the stats command. Rounds, frames and results
+ * count finished rounds only. NaN in a double means "not measured". */
+struct store_stats {
+	int64_t sessions[STORE_SESSION_EVAL + 1]; /* by enum store_session_kind */
+	int64_t n_rounds;
+	int64_t n_frames;       /* sum of the rounds' frame counts */
+	int64_t left_wins;
+	int64_t right_wins;
+	int64_t draws;
+	int64_t human_rounds;   /* rounds of sessions with a human side */
+	int64_t human_wins;     /* of those, rounds the human side won */
+	int64_t human_losses;
+	int64_t n_models;
+	int64_t n_trained;
+	int64_t n_imported;
+	int64_t n_promoted;
+	/* The newest promoted model version; id 0 when none is promoted. */
+	int64_t promoted_id;
+	enum store_model_kind promoted_kind;
+	int64_t promoted_n_records;
+	double promoted_val_loss;
+	double promoted_val_acc;    /* fraction in [0, 1] */
+	double promoted_return_rate; /* fraction in [0, 1] */
+};
+
 /* An open save. One thread at a time may use a handle. */
 struct store;
 
@@ -240,6 +265,11 @@ enum store_status store_check(struct store *s);
 /* Counts the rows of sessions, rounds, frames and models. Counting frames
  * reads the whole frames table. */
 enum store_status store_count(struct store *s, struct store_counts *out);
+
+/* Fills out with the summary above in one transaction (the open round's, if
+ * any), so the figures agree with each other while another process writes.
+ * Reads sessions, rounds and models but never the frames table. */
+enum store_status store_stats(struct store *s, struct store_stats *out);
 
 /* Inserts a session, started now, and writes its id into *id. Must not be
  * called while a round is open. */

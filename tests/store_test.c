@@ -1350,3 +1350,92 @@ Test(store, default_path_reads_environment)
 	cr_assert_eq(store_default_path("/x/opt.db", out, 4, msg, sizeof(msg)),
 		     STORE_ERR_PATH, "a path longer than the buffer was accepted");
 }
+
+/* Records one round of n frames with the given winner. */
+static void store_test_result_round(struct store *s, int64_t session, int number,
+				    enum store_winner winner, int n)
+{
+	struct store_round_result result = { winner, 1, 2 };
+	int64_t id = 0;
+
+	cr_assert_eq(store_round_begin(s, session, number, &id), STORE_OK,
+		     "round_begin failed: %s", store_errmsg(s));
+	for (int i = 0; i < n; i++) {
+		struct store_frame f = store_test_frame(number, i);
+
+		cr_assert_eq(store_round_append(s, &f, 1), STORE_OK, "append failed: %s",
+			     store_errmsg(s));
+	}
+	cr_assert_eq(store_round_end(s, &result), STORE_OK, "round_end failed: %s",
+		     store_errmsg(s));
+}
+
+Test(store, stats_summarize)
+{
+	struct store_test_dir t;
+	struct store *s;
+	struct store_stats st;
+	struct store_session sim = {
+		.kind = STORE_SESSION_SIM, .seed = 1, .left_ctrl = "tracker",
+		.right_ctrl = "random", .human_side = STORE_SIDE_NONE,
+	};
+	struct store_model m = { .kind = STORE_MODEL_TRAINED, .train_loss = NAN,
+				 .val_loss = 0.5, .val_acc = 0.75, .return_rate = 0.25,
+				 .n_records = 900, .promoted = true };
+	int64_t play, sim_id, id, unpromoted, open_round;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	cr_assert_eq(store_stats(s, &st), STORE_OK, "stats of an empty save: %s", store_errmsg(s));
+	cr_assert_eq(st.n_rounds, 0, "rounds of an empty save");
+	cr_assert_eq(st.promoted_id, 0, "promoted id of an empty save");
+	cr_assert(isnan(st.promoted_val_loss), "val loss without a promoted model");
+
+	/* The human plays left: a win, a loss and a draw. */
+	play = store_test_session(s);
+	store_test_result_round(s, play, 1, STORE_WINNER_LEFT, 10);
+	store_test_result_round(s, play, 2, STORE_WINNER_RIGHT, 20);
+	store_test_result_round(s, play, 3, STORE_WINNER_DRAW, 5);
+	cr_assert_eq(store_session_begin(s, &sim, &sim_id), STORE_OK, "sim session: %s",
+		     store_errmsg(s));
+	store_test_result_round(s, sim_id, 1, STORE_WINNER_RIGHT, 7);
+
+	/* Two promoted versions, an older trained and a newer imported one,
+	 * and an unpromoted trained one after them. */
+	cr_assert_eq(store_model_put(s, &m, &id), STORE_OK, "put: %s", store_errmsg(s));
+	m.kind = STORE_MODEL_IMPORTED;
+	m.val_loss = NAN;
+	m.n_records = 0;
+	cr_assert_eq(store_model_put(s, &m, &id), STORE_OK, "put: %s", store_errmsg(s));
+	m.kind = STORE_MODEL_TRAINED;
+	m.promoted = false;
+	cr_assert_eq(store_model_put(s, &m, &unpromoted), STORE_OK, "put: %s", store_errmsg(s));
+
+	/* A round still open counts nowhere. */
+	cr_assert_eq(store_round_begin(s, sim_id, 2, &open_round), STORE_OK, "round_begin");
+	cr_assert_eq(store_stats(s, &st), STORE_OK, "stats: %s", store_errmsg(s));
+	store_round_abort(s);
+
+	cr_assert_eq(st.sessions[STORE_SESSION_PLAY], 1, "play sessions");
+	cr_assert_eq(st.sessions[STORE_SESSION_SIM], 1, "sim sessions");
+	cr_assert_eq(st.sessions[STORE_SESSION_TRAIN], 0, "train sessions");
+	cr_assert_eq(st.n_rounds, 4, "finished rounds: %lld", (long long)st.n_rounds);
+	cr_assert_eq(st.n_frames, 42, "frames: %lld", (long long)st.n_frames);
+	cr_assert_eq(st.left_wins, 1, "left wins");
+	cr_assert_eq(st.right_wins, 2, "right wins");
+	cr_assert_eq(st.draws, 1, "draws");
+	cr_assert_eq(st.human_rounds, 3, "rounds with a human");
+	cr_assert_eq(st.human_wins, 1, "human wins");
+	cr_assert_eq(st.human_losses, 1, "human losses");
+	cr_assert_eq(st.n_models, 3, "models");
+	cr_assert_eq(st.n_trained, 2, "trained models");
+	cr_assert_eq(st.n_imported, 1, "imported models");
+	cr_assert_eq(st.n_promoted, 2, "promoted models");
+	cr_assert_eq(st.promoted_id, id, "newest promoted is %lld", (long long)st.promoted_id);
+	cr_assert_eq(st.promoted_kind, STORE_MODEL_IMPORTED, "promoted kind");
+	cr_assert(isnan(st.promoted_val_loss), "unmeasured val loss reads %g", st.promoted_val_loss);
+	cr_assert_eq(st.promoted_val_acc, 0.75, "promoted val acc");
+	cr_assert_eq(st.promoted_return_rate, 0.25, "promoted return rate");
+	store_close(s);
+	store_test_rmdir(&t);
+}
