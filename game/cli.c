@@ -211,6 +211,7 @@ struct cli_sim_run {
 	struct store_frame batch[CLI_SIM_BATCH];
 	size_t n_batch;
 	bool json;
+	uint32_t round;		/* number of the round being played, from 1 */
 	int failed;		/* enum store_status of a failed write, else 0 */
 };
 
@@ -236,9 +237,10 @@ static int cli_sim_round_start(void *user, uint32_t round, const struct core_sta
 	enum store_status st;
 
 	(void)s;
+	run->round = round + 1;
 	if (!run->store)
 		return 0;
-	st = store_round_begin(run->store, run->session_id, (int32_t)round + 1, &round_id);
+	st = store_round_begin(run->store, run->session_id, (int32_t)run->round, &round_id);
 	if (st != STORE_OK) {
 		run->failed = st;
 		return -1;
@@ -472,8 +474,10 @@ static int cli_cmd_sim(int argc, char **argv)
 		.user = run,
 	};
 
+	/* The summary counts a round whose round_end hook failed as finished,
+	 * so the failed round's number comes from the run. */
 	if (sim_run(&setup, &left, &right, &hooks, &summary) != 0) {
-		cli_error("recording round %u failed: %s", summary.rounds + 1,
+		cli_error("recording round %u failed: %s", run->round,
 			  store_errmsg(run->store));
 		goto out;
 	}

@@ -80,4 +80,14 @@ cmp -s "$dir/text.db" "$dir/text.copy" || fail "sim changed a file that is not a
 # TTYPONG_DB chooses the save when --db is absent.
 TTYPONG_DB=$dir/env.db expect_status 0 $bin sim --rounds 1
 [ -f "$dir/env.db" ] || fail "TTYPONG_DB=$dir/env.db was not used"
+# A round whose commit fails is named by its own number. The trigger makes
+# the update that finishes round 2 of a session fail.
+db=$dir/trigger.db
+expect_status 0 $bin sim --rounds 1 --db "$db"
+sqlite3 "$db" "CREATE TRIGGER fail_round_2 BEFORE UPDATE ON rounds WHEN NEW.number = 2
+	BEGIN SELECT RAISE(ABORT, 'rejected by the test trigger'); END;"
+expect_status 1 $bin sim --rounds 3 --db "$db"
+one_error_line
+grep -q 'recording round 2 failed' "$dir/err" || fail "wrong round named: $(cat "$dir/err")"
+[ "$(wc -l <"$dir/out")" -eq 1 ] || fail "sim printed $(wc -l <"$dir/out") rounds before round 2 failed"
 exit 0
