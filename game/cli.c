@@ -122,6 +122,15 @@ int cli_parse_double(const char *cmd, const char *opt, const char *value,
 	return 0;
 }
 
+int cli_parse_path(const char *cmd, const char *opt, const char *value,
+		   const char **out)
+{
+	if (value[0] == '\0')
+		return cli_usage_error(cmd, "invalid value '' for %s: expected a file path", opt);
+	*out = value;
+	return 0;
+}
+
 int cli_open_store(const char *db_opt, struct store **out)
 {
 	char path[4096];
@@ -147,8 +156,10 @@ static void cli_print_help(FILE *f)
 		fprintf(f, "  %-9s %s\n", cli_commands[i].name, cli_commands[i].summary);
 	fputs("\nRun 'ttypong COMMAND --help' for a command's options.\n"
 	      "Options of every command that uses the save:\n"
-	      "  --db PATH  the save to use (default: $TTYPONG_DB, else saves/ttypong.db\n"
-	      "             in a source tree, else ~/.local/share/ttypong/ttypong.db)\n"
+	      "  --db PATH  the save to use (default: $TTYPONG_DB unless it is empty,\n"
+	      "             else saves/ttypong.db in a source tree, else\n"
+	      "             $XDG_DATA_HOME/ttypong/ttypong.db, where XDG_DATA_HOME\n"
+	      "             defaults to ~/.local/share and must be an absolute path)\n"
 	      "\n  -h, --help     show this help\n"
 	      "  -V, --version  show the version\n", f);
 }
@@ -415,7 +426,8 @@ static int cli_cmd_sim(int argc, char **argv)
 			run->json = true;
 			break;
 		case OPT_DB:
-			db = optarg;
+			if (cli_parse_path("sim", "--db", optarg, &db))
+				goto usage;
 			break;
 		case 'h':
 			cli_sim_help();

@@ -49,8 +49,15 @@ int cli_parse_seed(const char *cmd, const char *opt, const char *value,
 int cli_parse_double(const char *cmd, const char *opt, const char *value,
 		     double min, double max, double *out);
 
+/* Checks value, a file path given to option opt of command cmd: an empty
+ * path is rejected, since it names no file. Returns 0 and sets *out to value,
+ * or prints one line and returns CLI_EXIT_USAGE. */
+int cli_parse_path(const char *cmd, const char *opt, const char *value,
+		   const char **out);
+
 /* Resolves the save's path from db_opt (the --db argument or NULL), the
- * TTYPONG_DB variable and the default, then opens it. On failure prints one
+ * TTYPONG_DB variable (an empty one counts as unset) and the default, then
+ * opens it. On failure prints one
  * line naming the path and what to do, and returns CLI_EXIT_FAIL. */
 int cli_open_store(const char *db_opt, struct store **out);
 

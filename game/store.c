@@ -1753,7 +1753,12 @@ enum store_status store_resolve_path(const struct store_path_env *env,
 	int n;
 
 	store_format(msg, msg_size, "");
-	if (store_set(env->db_opt))
+	if (env->db_opt != NULL && env->db_opt[0] == '\0') {
+		store_format(msg, msg_size,
+			     "the --db path is empty; pass the save's file path with --db");
+		return STORE_ERR_PATH;
+	}
+	if (env->db_opt != NULL)
 		chosen = env->db_opt;
 	else if (store_set(env->ttypong_db))
 		chosen = env->ttypong_db;

@@ -208,12 +208,13 @@ const char *store_path(const struct store *s);
 const char *store_status_name(enum store_status status);
 
 /* Chooses the save's path: db_opt (the --db option) if not NULL, else
- * $TTYPONG_DB if set and non-empty, else saves/ttypong.db beside the
+ * $TTYPONG_DB if set and non-empty (an empty one counts as unset), else saves/ttypong.db beside the
  * executable when its directory contains both saves/ and a Makefile (a source
  * tree), else $XDG_DATA_HOME/ttypong/ttypong.db with XDG_DATA_HOME defaulting
  * to ~/.local/share. Only the last case creates directories (mode 0700).
- * Writes the path into out. Returns STORE_ERR_PATH with a message when HOME
- * is unset, a directory cannot be made or out_size is too small. */
+ * Writes the path into out. Returns STORE_ERR_PATH with a message when db_opt
+ * is empty, HOME is unset, a directory cannot be made or out_size is too
+ * small. */
 enum store_status store_default_path(const char *db_opt, char *out,
 				     size_t out_size, char *msg,
 				     size_t msg_size);

@@ -1270,6 +1270,25 @@ Test(store, path_option_beats_environment)
 	cr_assert_not_null(strstr(msg, "/dev/null/data/ttypong"), "message: %s", msg);
 }
 
+Test(store, path_empty_option_rejected)
+{
+	struct store_path_env env = { .db_opt = "", .ttypong_db = "/x/env.db",
+				      .home = "/x" };
+	char out[256], msg[STORE_MSG_MAX];
+
+	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
+		     STORE_ERR_PATH, "an empty --db fell back to %s", out);
+	cr_assert_not_null(strstr(msg, "--db"), "message does not name --db: %s", msg);
+
+	/* An empty TTYPONG_DB counts as unset. */
+	env.db_opt = NULL;
+	env.ttypong_db = "";
+	env.xdg_data_home = "/dev/null/data";
+	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
+		     STORE_ERR_PATH, "an empty TTYPONG_DB was used as a path");
+	cr_assert_not_null(strstr(msg, "/dev/null/data/ttypong"), "message: %s", msg);
+}
+
 Test(store, path_in_source_tree)
 {
 	struct store_test_dir t;

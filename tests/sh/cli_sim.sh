@@ -80,6 +80,12 @@ cmp -s "$dir/text.db" "$dir/text.copy" || fail "sim changed a file that is not a
 # TTYPONG_DB chooses the save when --db is absent.
 TTYPONG_DB=$dir/env.db expect_status 0 $bin sim --rounds 1
 [ -f "$dir/env.db" ] || fail "TTYPONG_DB=$dir/env.db was not used"
+
+# An empty --db is a usage error, not a fall back to TTYPONG_DB.
+TTYPONG_DB=$dir/env-empty.db expect_status 2 $bin sim --rounds 1 --db ""
+one_error_line
+grep -q "invalid value '' for --db" "$dir/err" || fail "empty --db: $(cat "$dir/err")"
+[ ! -e "$dir/env-empty.db" ] || fail "an empty --db wrote to TTYPONG_DB"
 # A round whose commit fails is named by its own number. The trigger makes
 # the update that finishes round 2 of a session fail.
 db=$dir/trigger.db
