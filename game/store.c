@@ -586,6 +586,21 @@ static enum store_status store_check_access(struct store *s, bool *exists)
 	return status;
 }
 
+/* Rejects a schema version this build cannot migrate from: a newer one, or
+ * a negative one, which no ttypong writes. */
+static enum store_status store_check_version(struct store *s, int64_t version)
+{
+	if (version < 0)
+		return store_fail(s, STORE_ERR_CORRUPT,
+				  "malformed save: invalid schema version %lld (PRAGMA user_version); restore a backup or pass another file with --db",
+				  (long long)version);
+	if (version > STORE_SCHEMA_VERSION)
+		return store_fail(s, STORE_ERR_NEWER,
+				  "save has schema version %lld but this ttypong reads up to %d; upgrade ttypong or pass another file with --db",
+				  (long long)version, STORE_SCHEMA_VERSION);
+	return STORE_OK;
+}
+
 /* Reads the header fields that identify the file's program and schema,
  * without writing, and rejects files that are not ttypong saves of a known
  * schema. Writes the
@@ -609,11 +624,7 @@ static enum store_status store_check_header(struct store *s, int64_t *version)
 	    (app_id != 0 || *version != 0 || n_objects != 0))
 		return store_fail(s, STORE_ERR_FOREIGN,
 				  "an SQLite database of another program, not a ttypong save; pass another file with --db");
-	if (*version > STORE_SCHEMA_VERSION)
-		return store_fail(s, STORE_ERR_NEWER,
-				  "save has schema version %lld but this ttypong reads up to %d; upgrade ttypong or pass another file with --db",
-				  (long long)*version, STORE_SCHEMA_VERSION);
-	return STORE_OK;
+	return store_check_version(s, *version);
 }
 
 /* Applies the migration steps after version, inside one transaction that
@@ -622,6 +633,7 @@ static enum store_status store_check_header(struct store *s, int64_t *version)
 static enum store_status store_migrate(struct store *s)
 {
 	int64_t version = 0;
+	enum store_status status;
 	int rc = store_run(s, STORE_STMT_BEGIN);
 
 	if (rc != SQLITE_OK)
@@ -630,11 +642,10 @@ static enum store_status store_migrate(struct store *s)
 	rc = store_query_int(s, "PRAGMA user_version", &version);
 	if (rc != SQLITE_OK)
 		goto fail;
-	if (version > STORE_SCHEMA_VERSION) {
+	status = store_check_version(s, version);
+	if (status != STORE_OK) {
 		store_rollback(s);
-		return store_fail(s, STORE_ERR_NEWER,
-				  "save has schema version %lld but this ttypong reads up to %d; upgrade ttypong or pass another file with --db",
-				  (long long)version, STORE_SCHEMA_VERSION);
+		return status;
 	}
 
 	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {

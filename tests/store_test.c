@@ -825,6 +825,25 @@ Test(store, rejects_newer_schema)
 	store_test_rmdir(&t);
 }
 
+Test(store, rejects_negative_schema_version)
+{
+	static const uint32_t versions[] = { 0xffffffffu, 0xfffffffeu, 0x80000000u };
+	struct store_test_dir t;
+	struct store *s;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		store_test_set_header_u32(t.path, STORE_TEST_USER_VERSION_OFFSET,
+					  versions[i]);
+		store_test_expect_rejected(t.dir, t.path, STORE_ERR_CORRUPT,
+					   "invalid schema version -");
+	}
+	store_test_rmdir(&t);
+}
+
 Test(store, rejects_other_programs_database)
 {
 	struct store_test_dir t;
