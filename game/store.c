@@ -5,7 +5,8 @@
  * Opening writes nothing until four checks pass, in this order: the file and
  * its directory are writable, the file is an SQLite database, it is a ttypong
  * save (or empty), and its schema is not newer than STORE_SCHEMA_VERSION.
- * Only then does it switch to WAL and migrate. */
+ * Only then does it migrate, in one transaction, and after that switch to
+ * WAL, so a failed migration leaves the file as it was. */
 #include "store.h"
 
 #include <assert.h>
@@ -627,6 +628,30 @@ static enum store_status store_check_header(struct store *s, int64_t *version)
 	return store_check_version(s, *version);
 }
 
+/* Records why migrating from version failed. Call it before the rollback,
+ * which would replace SQLite's message for rc. */
+static enum store_status store_fail_migration(struct store *s, int rc,
+					      int64_t version)
+{
+	enum store_status status = store_status_of(s->db, rc);
+
+	switch (status) {
+	case STORE_ERR_BUSY:
+	case STORE_ERR_FULL:
+	case STORE_ERR_NOMEM:
+	case STORE_ERR_READONLY:
+		return store_fail_rc(s, rc, "migrating the schema");
+	default:
+		break;
+	}
+	if (status == STORE_OK)
+		status = STORE_ERR_IO;
+	return store_fail(s, status,
+			  "migrating the schema from version %lld to %d failed (%s); the save is unchanged, so restore a backup or pass another file with --db",
+			  (long long)version, STORE_SCHEMA_VERSION,
+			  sqlite3_errmsg(s->db));
+}
+
 /* Applies the migration steps after version, inside one transaction that
  * rechecks the version under the write lock, since another process may have
  * migrated the file since the header was read. */
@@ -676,14 +701,13 @@ static enum store_status store_migrate(struct store *s)
 	return STORE_OK;
 
 fail:
+	status = store_fail_migration(s, rc, version);
 	store_rollback(s);
-	return store_fail_rc(s, rc, "migrating the schema");
+	return status;
 }
 
-/* Sets the connection's modes. WAL with synchronous=NORMAL syncs only at
- * checkpoints: a power cut may lose the last committed rounds but never
- * corrupts the save, and a crash of the program alone loses nothing
- * committed. */
+/* Sets the connection's cache size and turns foreign keys on. Neither
+ * writes to the file. */
 static enum store_status store_configure(struct store *s)
 {
 	char pragma[64];
@@ -696,10 +720,18 @@ static enum store_status store_configure(struct store *s)
 		rc = store_exec(s, "PRAGMA foreign_keys = ON");
 	if (rc != SQLITE_OK)
 		return store_fail_rc(s, rc, "configuring the connection");
-	if (s->read_only)
-		return STORE_OK;
+	return STORE_OK;
+}
 
-	rc = store_exec(s, "PRAGMA journal_mode = WAL");
+/* Switches the save to WAL. WAL with synchronous=NORMAL syncs only at
+ * checkpoints: a power cut may lose the last committed rounds but never
+ * corrupts the save, and a crash of the program alone loses nothing
+ * committed. The switch writes the header, so it runs only after a
+ * successful migration: a save that fails to migrate stays byte-identical. */
+static enum store_status store_enable_wal(struct store *s)
+{
+	int rc = store_exec(s, "PRAGMA journal_mode = WAL");
+
 	if (rc == SQLITE_OK)
 		rc = store_exec(s, "PRAGMA synchronous = NORMAL");
 	if (rc != SQLITE_OK)
@@ -800,6 +832,8 @@ enum store_status store_open(const char *path, const struct store_options *opts,
 		status = store_configure(s);
 	if (status == STORE_OK && !s->read_only)
 		status = store_migrate(s);
+	if (status == STORE_OK && !s->read_only)
+		status = store_enable_wal(s);
 
 	if (status != STORE_OK) {
 		store_format(msg, msg_size, "%s", s->msg);

@@ -844,6 +844,31 @@ Test(store, rejects_negative_schema_version)
 	store_test_rmdir(&t);
 }
 
+/* A ttypong save in rollback-journal mode at version 0 that already has the
+ * tables: the first migration step fails on them. The failure must name
+ * SQLite's reason, and the header, whose journal mode bytes a switch to WAL
+ * would change, must stay as it was. */
+Test(store, failed_migration_leaves_file_unchanged)
+{
+	/* Header bytes 18 and 19, the write and read versions: 1 is the
+	 * rollback journal, 2 is WAL. */
+	const long versions_offset = 16;
+	struct store_test_dir t;
+	struct store *s;
+	uint32_t word;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+	word = store_test_header_u32(t.path, versions_offset);
+	store_test_set_header_u32(t.path, versions_offset, (word & 0xffff0000u) | 0x0101u);
+	store_test_set_header_u32(t.path, STORE_TEST_USER_VERSION_OFFSET, 0);
+
+	store_test_expect_rejected(t.dir, t.path, STORE_ERR_IO, "already exists");
+	store_test_rmdir(&t);
+}
+
 Test(store, rejects_other_programs_database)
 {
 	struct store_test_dir t;

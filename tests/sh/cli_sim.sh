@@ -77,6 +77,14 @@ one_error_line
 grep -q "$dir/text.db" "$dir/err" || fail "error does not name the path: $(cat "$dir/err")"
 cmp -s "$dir/text.db" "$dir/text.copy" || fail "sim changed a file that is not a save"
 
+# A save whose migration fails names SQLite's reason and is left as it was.
+sqlite3 "$dir/mig.db" 'PRAGMA application_id = 1414814032; CREATE TABLE sessions (x);'
+cp "$dir/mig.db" "$dir/mig.copy"
+expect_status 1 $bin sim --rounds 1 --db "$dir/mig.db"
+one_error_line
+grep -q 'table sessions already exists' "$dir/err" || fail "migration error: $(cat "$dir/err")"
+cmp -s "$dir/mig.db" "$dir/mig.copy" || fail "a failed migration changed the save"
+
 # TTYPONG_DB chooses the save when --db is absent.
 TTYPONG_DB=$dir/env.db expect_status 0 $bin sim --rounds 1
 [ -f "$dir/env.db" ] || fail "TTYPONG_DB=$dir/env.db was not used"
