@@ -26,6 +26,11 @@
  * until its commit, so SQLite does not spill pages to the WAL mid-round. */
 #define STORE_CACHE_KIB 32768
 
+/* Saves up to this size get SQLite's quick_check when opened. It reads every
+ * page: a 73 MB save took 0.35 s with the file in the page cache (2-core
+ * development container), so larger saves skip it to keep start-up short. */
+#define STORE_QUICK_CHECK_MAX_BYTES (128 * 1024 * 1024)
+
 /* Frames per multi-row INSERT in store_round_append(). One step for 16 rows
  * costs less than 16 steps: batched appends ran about 1.5 times faster in
  * tests/bench/store_bench.c. */
@@ -652,6 +657,56 @@ static enum store_status store_fail_migration(struct store *s, int rc,
 			  sqlite3_errmsg(s->db));
 }
 
+/* Runs pragma, SQLite's integrity_check(1) or quick_check(1), and records
+ * its first finding as a one-line STORE_ERR_CORRUPT message. */
+static enum store_status store_run_check(struct store *s, const char *pragma)
+{
+	static const char prefix[] = "*** in database main ***";
+	sqlite3_stmt *st = NULL;
+	char finding[256];
+	const char *text;
+	int rc = sqlite3_prepare_v2(s->db, pragma, -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return store_fail_rc(s, rc, "checking the save");
+	}
+	text = (const char *)sqlite3_column_text(st, 0);
+	if (text == NULL || strcmp(text, "ok") == 0) {
+		sqlite3_finalize(st);
+		return STORE_OK;
+	}
+
+	/* The finding may start with a line naming the schema and span lines. */
+	if (strncmp(text, prefix, sizeof(prefix) - 1) == 0)
+		text += sizeof(prefix) - 1;
+	text += strspn(text, " \n");
+	snprintf(finding, sizeof(finding), "%s", text);
+	for (char *p = finding; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
+	sqlite3_finalize(st);
+	return store_fail(s, STORE_ERR_CORRUPT,
+			  "malformed save: %s; restore a backup or pass another file with --db",
+			  finding);
+}
+
+/* Runs quick_check on a save of up to STORE_QUICK_CHECK_MAX_BYTES, so a
+ * damaged page is found before anything is written. Appending a round
+ * touches only the last pages of each table, and damage elsewhere would
+ * otherwise go unnoticed until a query read it. */
+static enum store_status store_quick_check(struct store *s)
+{
+	struct stat file;
+
+	if (stat(s->path, &file) != 0 || file.st_size == 0 ||
+	    file.st_size > STORE_QUICK_CHECK_MAX_BYTES)
+		return STORE_OK;
+	return store_run_check(s, "PRAGMA quick_check(1)");
+}
+
 /* Applies the migration steps after version, inside one transaction that
  * rechecks the version under the write lock, since another process may have
  * migrated the file since the header was read. */
@@ -830,6 +885,8 @@ enum store_status store_open(const char *path, const struct store_options *opts,
 				    (long long)version);
 	if (status == STORE_OK)
 		status = store_configure(s);
+	if (status == STORE_OK)
+		status = store_quick_check(s);
 	if (status == STORE_OK && !s->read_only)
 		status = store_migrate(s);
 	if (status == STORE_OK && !s->read_only)
@@ -872,22 +929,11 @@ const char *store_path(const struct store *s)
 enum store_status store_check(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(1)", -1, &st,
-				    NULL);
+	enum store_status status = store_run_check(s, "PRAGMA integrity_check(1)");
+	int rc;
 
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
-		store_fail(s, STORE_ERR_CORRUPT,
-			   "integrity check failed: %s; restore a backup or pass another file with --db",
-			   (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-		return STORE_ERR_CORRUPT;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return store_fail_rc(s, rc, "checking integrity");
+	if (status != STORE_OK)
+		return status;
 
 	/* Each row of foreign_key_check is one row whose parent is missing. */
 	rc = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,

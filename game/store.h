@@ -180,7 +180,10 @@ struct store;
 
 /* Opens or creates the save at path and migrates it to
  * STORE_SCHEMA_VERSION. opts may be NULL for the defaults. Sets WAL mode,
- * synchronous=NORMAL, foreign keys on and the busy timeout.
+ * synchronous=NORMAL, foreign keys on and the busy timeout. A save of up to
+ * 128 MiB gets SQLite's quick_check first, and a damaged one fails with
+ * STORE_ERR_CORRUPT. Larger saves skip it, because it reads every page, and
+ * damage there shows only when SQLite reads the damaged page.
  *
  * On success returns STORE_OK and *out owns the handle (store_close()).
  * On failure *out is NULL, the file is unchanged, and msg (if not NULL)

@@ -869,6 +869,40 @@ Test(store, failed_migration_leaves_file_unchanged)
 	store_test_rmdir(&t);
 }
 
+/* Damage to a page that appending never touches is found on open. */
+Test(store, rejects_damaged_page)
+{
+	const long page_size = 4096;
+	struct store_test_dir t;
+	struct store *s;
+	unsigned char junk[4096];
+	struct stat st;
+	int64_t session;
+	FILE *fp;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	session = store_test_session(s);
+	for (int round = 1; round <= 10; round++)
+		store_test_round(s, session, round);
+	store_close(s);
+	cr_assert_eq(stat(t.path, &st), 0, "stat %s failed", t.path);
+	cr_assert_gt(st.st_size / page_size, 8, "save has only %lld pages",
+		     (long long)(st.st_size / page_size));
+
+	memset(junk, 0xff, sizeof(junk));
+	fp = fopen(t.path, "r+b");
+	cr_assert_not_null(fp, "cannot open %s: %s", t.path, strerror(errno));
+	cr_assert_eq(fseek(fp, st.st_size / page_size / 2 * page_size, SEEK_SET), 0,
+		     "seek in %s failed", t.path);
+	cr_assert_eq(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk),
+		     "write to %s failed", t.path);
+	fclose(fp);
+
+	store_test_expect_rejected(t.dir, t.path, STORE_ERR_CORRUPT, "malformed save");
+	store_test_rmdir(&t);
+}
+
 Test(store, rejects_other_programs_database)
 {
 	struct store_test_dir t;

@@ -85,6 +85,16 @@ one_error_line
 grep -q 'table sessions already exists' "$dir/err" || fail "migration error: $(cat "$dir/err")"
 cmp -s "$dir/mig.db" "$dir/mig.copy" || fail "a failed migration changed the save"
 
+# Damage to a page past the header is found before anything is written.
+expect_status 0 $bin sim --rounds 5 --db "$dir/damaged.db"
+dd if=/dev/zero bs=4096 count=1 2>/dev/null | tr '\0' '\377' |
+	dd of="$dir/damaged.db" bs=4096 seek=20 conv=notrunc 2>/dev/null
+cp "$dir/damaged.db" "$dir/damaged.copy"
+expect_status 1 $bin sim --rounds 1 --db "$dir/damaged.db"
+one_error_line
+grep -q 'malformed save' "$dir/err" || fail "damaged save: $(cat "$dir/err")"
+cmp -s "$dir/damaged.db" "$dir/damaged.copy" || fail "sim wrote to a damaged save"
+
 # TTYPONG_DB chooses the save when --db is absent.
 TTYPONG_DB=$dir/env.db expect_status 0 $bin sim --rounds 1
 [ -f "$dir/env.db" ] || fail "TTYPONG_DB=$dir/env.db was not used"
