@@ -553,20 +553,75 @@ static enum store_status store_check_read_access(struct store *s,
 	return STORE_OK;
 }
 
+static const char *store_file_type(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* Checks that the path can name a save before SQLite opens it, and sets
+ * *exists. SQLite would open a FIFO or a device as if it were a file (and
+ * create a journal beside /dev/null), and takes ":memory:" as a database
+ * that vanishes at exit. A symbolic link to a regular file is accepted. */
+static enum store_status store_check_path(struct store *s, bool *exists)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t len;
+
+	*exists = false;
+	if (s->path[0] == '\0') {
+		snprintf(s->msg, sizeof(s->msg),
+			 "the save's path is empty; pass a file path with --db");
+		return STORE_ERR_PATH;
+	}
+	if (strcmp(s->path, ":memory:") == 0)
+		return store_fail(s, STORE_ERR_PATH,
+				  "SQLite's name for a database kept in memory, so nothing would be saved; pass a file path with --db (./:memory: for a file of that name)");
+	if (lstat(s->path, &st) != 0) {
+		if (errno == ENOENT)
+			return STORE_OK;
+		return store_fail(s, STORE_ERR_PATH,
+				  "cannot be used as the save's path (%s); pass another file with --db",
+				  strerror(errno));
+	}
+	if (S_ISLNK(st.st_mode) && stat(s->path, &st) != 0) {
+		int err = errno;
+
+		len = readlink(s->path, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = '\0';
+		return store_fail(s, STORE_ERR_PATH,
+				  "is a symbolic link to %s, which cannot be opened (%s); fix the link or pass another file with --db",
+				  target, strerror(err));
+	}
+	if (!S_ISREG(st.st_mode))
+		return store_fail(s, STORE_ERR_NOT_DB,
+				  "is %s, not a save; pass the path of a regular file with --db",
+				  store_file_type(st.st_mode));
+	*exists = true;
+	return STORE_OK;
+}
+
 /* Checks, before SQLite touches the file, that the save and its directory
  * are writable. SQLite would otherwise open a read-only file read-only
  * without a word, and WAL needs to create files beside the save. Root passes
  * access() on any mode bits, but a read-only mount still fails with EROFS. */
 static enum store_status store_check_access(struct store *s, bool *exists)
 {
-	struct stat st;
 	char *dir;
-	enum store_status status = STORE_OK;
+	enum store_status status = store_check_path(s, exists);
 
-	*exists = stat(s->path, &st) == 0;
-	if (*exists && S_ISDIR(st.st_mode))
-		return store_fail(s, STORE_ERR_NOT_DB,
-				  "is a directory, not a save; pass a file path with --db");
+	if (status != STORE_OK)
+		return status;
 	if (s->read_only && !*exists)
 		return store_fail(s, STORE_ERR_NOT_FOUND,
 				  "no such save; check the path or pass another file with --db");
@@ -841,6 +896,11 @@ static enum store_status store_connect(struct store *s, bool exists)
 					  "path too long; pass a shorter one with --db");
 		name = uri;
 		flags |= SQLITE_OPEN_URI;
+	} else if (strncmp(s->path, "file:", 5) == 0) {
+		/* A build of SQLite with URI names on by default would read
+		 * this relative path as a URI and its "?" as parameters. */
+		snprintf(uri, sizeof(uri), "./%s", s->path);
+		name = uri;
 	}
 	rc = sqlite3_open_v2(name, &s->db, flags, NULL);
 	if (rc != SQLITE_OK)

@@ -36,7 +36,7 @@
 enum store_status {
 	STORE_OK = 0,
 	STORE_ERR_NOMEM,     /* allocation failed */
-	STORE_ERR_NOT_DB,    /* the file is not an SQLite database */
+	STORE_ERR_NOT_DB,    /* not an SQLite database, or not a regular file */
 	STORE_ERR_FOREIGN,   /* an SQLite database of some other program */
 	STORE_ERR_NEWER,     /* the save has a newer schema than this build */
 	STORE_ERR_READONLY,  /* the file or its directory is not writable */
@@ -191,8 +191,11 @@ struct store;
  * STORE_ERR_NOT_DB, STORE_ERR_FOREIGN, STORE_ERR_NEWER and
  * STORE_ERR_READONLY, each detected before any write. A writable open never
  * falls back to read-only. STORE_ERR_BUSY means another process held the
- * write lock past the timeout. STORE_ERR_PATH means the directory is
- * missing, and STORE_ERR_NOT_FOUND a missing file under read_only. The rest
+ * write lock past the timeout. STORE_ERR_PATH means the path cannot name a
+ * save (empty, ":memory:", too long, a dangling symbolic link) or its
+ * directory is missing, and STORE_ERR_NOT_FOUND a missing file under
+ * read_only. A path that exists but is not a regular file (a directory, a
+ * FIFO, a device, a socket) gives STORE_ERR_NOT_DB before SQLite opens it. The rest
  * are STORE_ERR_FULL, STORE_ERR_CORRUPT, STORE_ERR_NOMEM and STORE_ERR_IO. */
 enum store_status store_open(const char *path, const struct store_options *opts,
 			     struct store **out, char *msg, size_t msg_size);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,7 +19,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -900,6 +903,83 @@ Test(store, rejects_damaged_page)
 	fclose(fp);
 
 	store_test_expect_rejected(t.dir, t.path, STORE_ERR_CORRUPT, "malformed save");
+	store_test_rmdir(&t);
+}
+
+/* Opens path, expects want with needle in a one-line message that names
+ * the path, and expects dir to hold as many entries as before. */
+static void store_test_expect_bad_path(const char *dir, const char *path,
+				       enum store_status want, const char *needle)
+{
+	char msg[STORE_MSG_MAX];
+	int entries = store_test_count_entries(dir);
+	struct store *s = (struct store *)1;
+	enum store_status status = store_open(path, NULL, &s, msg, sizeof(msg));
+
+	cr_assert_eq(status, want, "store_open(%s) gave \"%s\" (%s), expected \"%s\"",
+		     path, store_status_name(status), msg, store_status_name(want));
+	cr_assert_null(s, "a failed open of %s left a handle", path);
+	cr_assert_null(strchr(msg, '\n'), "message spans lines: %s", msg);
+	cr_assert_not_null(strstr(msg, needle), "message lacks \"%s\": %s", needle, msg);
+	cr_assert_eq(store_test_count_entries(dir), entries,
+		     "opening %s created or removed files in %s", path, dir);
+}
+
+Test(store, rejects_special_files)
+{
+	struct store_test_dir t;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char path[600];
+	struct stat st;
+	int fd;
+
+	store_test_mkdir(&t);
+
+	snprintf(path, sizeof(path), "%s/fifo.db", t.dir);
+	cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo failed: %s", strerror(errno));
+	store_test_expect_bad_path(t.dir, path, STORE_ERR_NOT_DB, "is a FIFO");
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/socket.db", t.dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0, "socket failed: %s", strerror(errno));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0,
+		     "bind failed: %s", strerror(errno));
+	store_test_expect_bad_path(t.dir, addr.sun_path, STORE_ERR_NOT_DB, "is a socket");
+	close(fd);
+
+	snprintf(path, sizeof(path), "%s/dangling.db", t.dir);
+	cr_assert_eq(symlink("missing.db", path), 0, "symlink failed: %s", strerror(errno));
+	store_test_expect_bad_path(t.dir, path, STORE_ERR_PATH, "symbolic link to missing.db");
+
+	snprintf(path, sizeof(path), "%s/%0300d.db", t.dir, 0);
+	store_test_expect_bad_path(t.dir, path, STORE_ERR_PATH, "File name too long");
+
+	store_test_expect_bad_path("/dev", "/dev/null", STORE_ERR_NOT_DB, "is a character device");
+	cr_assert_neq(stat("/dev/null-journal", &st), 0, "opening /dev/null made a journal");
+
+	store_test_expect_bad_path(t.dir, ":memory:", STORE_ERR_PATH, "in memory");
+	store_test_expect_bad_path(t.dir, "", STORE_ERR_PATH, "empty");
+	store_test_rmdir(&t);
+}
+
+/* A relative path that starts with "file:" is a file name, not a URI. */
+Test(store, file_prefix_is_a_file_name)
+{
+	struct store_test_dir t;
+	char cwd[PATH_MAX], path[256];
+	struct store *s;
+	struct stat st;
+
+	store_test_mkdir(&t);
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)), "getcwd failed");
+	cr_assert_eq(chdir(t.dir), 0, "chdir failed: %s", strerror(errno));
+	s = store_test_open("file:save.db?mode=memory");
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+	cr_assert_eq(chdir(cwd), 0, "chdir back failed: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/file:save.db?mode=memory", t.dir);
+	cr_assert_eq(stat(path, &st), 0, "no file named %s: %s", path, strerror(errno));
+	cr_assert_gt(st.st_size, 0, "%s is empty", path);
 	store_test_rmdir(&t);
 }
 

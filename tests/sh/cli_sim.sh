@@ -95,6 +95,18 @@ one_error_line
 grep -q 'malformed save' "$dir/err" || fail "damaged save: $(cat "$dir/err")"
 cmp -s "$dir/damaged.db" "$dir/damaged.copy" || fail "sim wrote to a damaged save"
 
+# Paths that cannot hold a save: one line naming the path, status 1,
+# nothing created beside them.
+mkfifo "$dir/fifo.db"
+ln -s "$dir/missing.db" "$dir/dangling.db"
+for db in "$dir/fifo.db" "$dir/dangling.db" /dev/null :memory:; do
+	expect_status 1 $bin sim --rounds 1 --db "$db"
+	one_error_line
+	grep -q -- "$db" "$dir/err" || fail "error does not name $db: $(cat "$dir/err")"
+done
+[ ! -e "$dir/missing.db" ] || fail "a dangling link's target was created"
+[ ! -e /dev/null-journal ] || fail "a journal was created beside /dev/null"
+
 # TTYPONG_DB chooses the save when --db is absent.
 TTYPONG_DB=$dir/env.db expect_status 0 $bin sim --rounds 1
 [ -f "$dir/env.db" ] || fail "TTYPONG_DB=$dir/env.db was not used"
