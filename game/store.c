@@ -191,6 +191,7 @@ struct store {
 	int busy_timeout_ms;
 	bool read_only;
 	bool immutable;	/* read-only media: opened with SQLite's immutable=1 */
+	bool opened;	/* store_open() succeeded, so earlier rounds may exist */
 
 	/* The open round, valid while round_open. */
 	bool round_open;
@@ -337,8 +338,9 @@ static enum store_status store_fail_rc(struct store *s, int rc,
 				  s->busy_timeout_ms, action);
 	case STORE_ERR_FULL:
 		return store_fail(s, status,
-				  "disk full while %s; free some space and retry (rounds saved before are kept)",
-				  action);
+				  "disk full while %s; free some space and retry%s",
+				  action,
+				  s->opened ? " (rounds saved before are kept)" : "");
 	case STORE_ERR_READONLY:
 		return store_fail(s, status,
 				  "read-only while %s (%s); make the file and its directory writable or pass another file with --db",
@@ -913,6 +915,23 @@ static enum store_status store_connect(struct store *s, bool exists)
 	return STORE_OK;
 }
 
+/* Closes a handle whose open failed. When the open created the file and it
+ * is still empty (its first write failed, on a full disk for one), removes
+ * it, so a failed first run leaves no file behind. A file with content
+ * belongs to a process that opened it meanwhile and stays. */
+static void store_close_failed(struct store *s, bool created)
+{
+	char *path = s->path;
+	struct stat st;
+
+	s->path = NULL;
+	store_close(s);
+	if (created && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == 0)
+		unlink(path);
+	free(path);
+}
+
 enum store_status store_open(const char *path, const struct store_options *opts,
 			     struct store **out, char *msg, size_t msg_size)
 {
@@ -954,9 +973,10 @@ enum store_status store_open(const char *path, const struct store_options *opts,
 
 	if (status != STORE_OK) {
 		store_format(msg, msg_size, "%s", s->msg);
-		store_close(s);
+		store_close_failed(s, !exists);
 		return status;
 	}
+	s->opened = true;
 	*out = s;
 	return STORE_OK;
 }

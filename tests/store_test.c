@@ -1323,6 +1323,48 @@ Test(store, full_disk_keeps_earlier_rounds)
 	store_test_rmdir(&t);
 }
 
+/* A new save on a full disk: the open fails, leaves no empty file behind,
+ * and does not speak of earlier rounds. */
+Test(store, full_disk_new_save_leaves_nothing)
+{
+	struct store_test_dir t;
+	struct store *s = (struct store *)1;
+	char reason[256], filler[128], msg[STORE_MSG_MAX];
+	char block[4096];
+	struct stat st;
+	enum store_status status;
+	FILE *fp;
+
+	store_test_mkdir(&t);
+	if (!store_test_private_mounts(reason, sizeof(reason))) {
+		store_test_rmdir(&t);
+		cr_skip_test("cannot mount a small file system: %s", reason);
+	}
+	if (mount("tmpfs", t.dir, "tmpfs", 0, "size=64k") != 0) {
+		snprintf(reason, sizeof(reason), "%s", strerror(errno));
+		store_test_rmdir(&t);
+		cr_skip_test("cannot mount a 64 KiB tmpfs: %s", reason);
+	}
+	snprintf(filler, sizeof(filler), "%s/filler", t.dir);
+	fp = fopen(filler, "wb");
+	cr_assert_not_null(fp, "cannot create %s: %s", filler, strerror(errno));
+	memset(block, 0, sizeof(block));
+	while (fwrite(block, 1, sizeof(block), fp) == sizeof(block) && fflush(fp) == 0)
+		;
+	fclose(fp);
+
+	status = store_open(t.path, NULL, &s, msg, sizeof(msg));
+	cr_assert_eq(status, STORE_ERR_FULL, "opening on a full disk gave %s (%s)",
+		     store_status_name(status), msg);
+	cr_assert_null(s, "a failed open left a handle");
+	cr_assert_null(strstr(msg, "rounds saved before"),
+		       "message speaks of earlier rounds of a new save: %s", msg);
+	cr_assert_neq(stat(t.path, &st), 0, "a failed open left %s of %lld bytes",
+		      t.path, (long long)st.st_size);
+	umount(t.dir);
+	store_test_rmdir(&t);
+}
+
 Test(store, sigkill_mid_round_keeps_finished_rounds)
 {
 	struct store_test_dir t;
