@@ -491,13 +491,19 @@ static int cli_cmd_sim(int argc, char **argv)
 	if (sim_run(&setup, &left, &right, &hooks, &summary) != 0) {
 		cli_error("recording round %u failed: %s", run->round,
 			  store_errmsg(run->store));
-		goto out;
+		goto abandon;
 	}
 	if (run->store && store_session_end(run->store, run->session_id) != STORE_OK) {
 		cli_error("%s", store_errmsg(run->store));
 		goto out;
 	}
 	status = CLI_EXIT_OK;
+	goto out;
+abandon:
+	/* Best effort: the error is reported already, and on a full disk this
+	 * write may fail too, leaving the session without an end time. */
+	if (run->store)
+		store_session_abandon(run->store, run->session_id);
 out:
 	if (run->store)
 		store_close(run->store);

@@ -1137,6 +1137,28 @@ enum store_status store_session_end(struct store *s, int64_t session_id)
 	return STORE_OK;
 }
 
+enum store_status store_session_abandon(struct store *s, int64_t session_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	assert(!s->round_open);
+	rc = sqlite3_prepare_v2(s->db,
+				"DELETE FROM sessions WHERE id = ?1 AND NOT EXISTS"
+				" (SELECT 1 FROM rounds WHERE session_id = ?1)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, session_id);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail_rc(s, rc, "ending a session");
+	if (sqlite3_changes(s->db) > 0)
+		return STORE_OK;
+	return store_session_end(s, session_id);
+}
+
 /* Rounds */
 
 /* Prepares s->frames_insert once: an INSERT of STORE_FRAMES_PER_INSERT rows

@@ -257,6 +257,11 @@ enum store_status store_session_begin(struct store *s,
 /* Sets the session's end time to now. STORE_ERR_NOT_FOUND if no such id. */
 enum store_status store_session_end(struct store *s, int64_t session_id);
 
+/* Closes a session that stopped on a failure: deletes it when it holds no
+ * round, since such a row records nothing, and otherwise sets its end time
+ * like store_session_end(). Must not be called while a round is open. */
+enum store_status store_session_abandon(struct store *s, int64_t session_id);
+
 /* Opens the round's write transaction and inserts the round (number is the
  * caller's count within the session, from 1). Writes the id into *id.
  * STORE_ERR_BUSY if another process holds the write lock past the timeout.

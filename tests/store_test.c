@@ -462,6 +462,33 @@ Test(store, empty_round_and_empty_load)
 	store_test_rmdir(&t);
 }
 
+Test(store, abandoned_session)
+{
+	struct store_test_dir t;
+	struct store_counts c;
+	struct store *s;
+	int64_t empty, kept;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	empty = store_test_session(s);
+	kept = store_test_session(s);
+	store_test_round(s, kept, 1);
+
+	cr_assert_eq(store_session_abandon(s, empty), STORE_OK,
+		     "abandoning an empty session failed: %s", store_errmsg(s));
+	cr_assert_eq(store_session_abandon(s, kept), STORE_OK,
+		     "abandoning a session with a round failed: %s", store_errmsg(s));
+	cr_assert_eq(store_count(s, &c), STORE_OK, "count failed: %s", store_errmsg(s));
+	cr_assert_eq(c.n_sessions, 1, "%lld sessions left, expected the one with a round",
+		     (long long)c.n_sessions);
+	cr_assert_eq(c.n_rounds, 1, "%lld rounds left, expected 1", (long long)c.n_rounds);
+	cr_assert_eq(store_session_abandon(s, empty), STORE_ERR_NOT_FOUND,
+		     "abandoning a deleted session succeeded");
+	store_close(s);
+	store_test_rmdir(&t);
+}
+
 Test(store, aborted_round_rolled_back)
 {
 	struct store_test_dir t;

@@ -126,4 +126,14 @@ expect_status 1 $bin sim --rounds 3 --db "$db"
 one_error_line
 grep -q 'recording round 2 failed' "$dir/err" || fail "wrong round named: $(cat "$dir/err")"
 [ "$(wc -l <"$dir/out")" -eq 1 ] || fail "sim printed $(wc -l <"$dir/out") rounds before round 2 failed"
+# The failed run's session keeps its round and gets an end time.
+open=$(sqlite3 "$db" 'SELECT count(*) FROM sessions WHERE ended_ms IS NULL')
+[ "$open" -eq 0 ] || fail "$open sessions have no end time after a failed run"
+# A failed run that saved no round leaves no session.
+sqlite3 "$db" "DROP TRIGGER fail_round_2; CREATE TRIGGER fail_round_1 BEFORE UPDATE ON rounds
+	WHEN NEW.number = 1 BEGIN SELECT RAISE(ABORT, 'rejected by the test trigger'); END;"
+expect_status 1 $bin sim --rounds 1 --db "$db"
+grep -q 'recording round 1 failed' "$dir/err" || fail "wrong round named: $(cat "$dir/err")"
+sessions=$(sqlite3 "$db" 'SELECT count(*) FROM sessions')
+[ "$sessions" -eq 2 ] || fail "save holds $sessions sessions after a run that saved nothing, expected 2"
 exit 0
