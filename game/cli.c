@@ -66,15 +66,26 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-int cli_bad_option(const char *cmd, char **argv)
+int cli_bad_option(const char *cmd, int opt, char **argv)
 {
-	const char *arg = argv[optind - 1];
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	bool long_opt = arg != NULL && strncmp(arg, "--", 2) == 0;
+	int name_len;
 
-	if (optopt && arg && strncmp(arg, "--", 2) != 0)
-		return cli_usage_error(cmd, "invalid option '-%c'", optopt);
-	if (arg && strchr(arg, '=') == NULL && optopt)
-		return cli_usage_error(cmd, "option '%s' requires a value", arg);
-	return cli_usage_error(cmd, "unknown option '%s'", arg ? arg : "?");
+	/* A short option is named by optopt: argv[optind - 1] may be an
+	 * earlier element when the option sits inside a cluster like -xn. */
+	if (!long_opt && opt == ':')
+		return cli_usage_error(cmd, "option '-%c' requires a value", optopt);
+	if (!long_opt)
+		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+
+	/* The name as typed, without any "=VALUE". */
+	name_len = (int)strcspn(arg, "=");
+	if (opt == ':')
+		return cli_usage_error(cmd, "option '%.*s' requires a value", name_len, arg);
+	if (optopt != 0 && arg[name_len] == '=')
+		return cli_usage_error(cmd, "option '%.*s' takes no value", name_len, arg);
+	return cli_usage_error(cmd, "unknown option '%.*s'", name_len, arg);
 }
 
 int cli_parse_long(const char *cmd, const char *opt, const char *value,
@@ -434,7 +445,7 @@ static int cli_cmd_sim(int argc, char **argv)
 			status = CLI_EXIT_OK;
 			goto out;
 		default:
-			cli_bad_option("sim", argv);
+			cli_bad_option("sim", opt, argv);
 			goto usage;
 		}
 	}

@@ -30,9 +30,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Reports an option getopt_long() rejected: optopt and argv[optind - 1] name
- * it. Returns CLI_EXIT_USAGE. */
-int cli_bad_option(const char *cmd, char **argv);
+/* Reports an option getopt_long() rejected. opt is getopt_long()'s return
+ * value, ':' for a missing value (the option string must start with ':') or
+ * '?' for an unknown option or a value given to an option that takes none;
+ * optopt and argv[optind - 1] name the option. Returns CLI_EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int opt, char **argv);
 
 /* Parses value, the argument of option opt of command cmd, as a decimal
  * integer in [min, max]. Returns 0, or prints one line naming the option, the

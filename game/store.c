@@ -1971,7 +1971,12 @@ enum store_status store_resolve_path(const struct store_path_env *env,
 	else if (store_set(env->home))
 		n = snprintf(dir, sizeof(dir), "%s/.local/share/ttypong",
 			     env->home);
-	else {
+	else if (store_set(env->xdg_data_home)) {
+		store_format(msg, msg_size,
+			     "no place for the save: HOME is unset, and XDG_DATA_HOME (%s) is ignored because it is not an absolute path; pass --db PATH or set TTYPONG_DB",
+			     env->xdg_data_home);
+		return STORE_ERR_PATH;
+	} else {
 		store_format(msg, msg_size,
 			     "no place for the save: HOME and XDG_DATA_HOME are unset; pass --db PATH or set TTYPONG_DB");
 		return STORE_ERR_PATH;

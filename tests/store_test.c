@@ -1577,7 +1577,15 @@ Test(store, path_xdg_and_home)
 
 	env.home = NULL;
 	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
+		     STORE_ERR_PATH, "no HOME and a relative XDG_DATA_HOME accepted");
+	cr_assert_not_null(strstr(msg, "XDG_DATA_HOME (relative/data) is ignored"),
+			   "message does not say why XDG_DATA_HOME was not used: %s", msg);
+	cr_assert_not_null(strstr(msg, "--db"), "message does not say what to do: %s", msg);
+
+	env.xdg_data_home = NULL;
+	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
 		     STORE_ERR_PATH, "no HOME and no XDG_DATA_HOME accepted");
+	cr_assert_not_null(strstr(msg, "HOME and XDG_DATA_HOME are unset"), "message: %s", msg);
 	cr_assert_not_null(strstr(msg, "--db"), "message does not say what to do: %s", msg);
 	store_test_rmdir(&t);
 }

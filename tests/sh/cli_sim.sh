@@ -69,6 +69,17 @@ for args in "sim --rounds 0" "sim --rounds x" "sim --seed -1" "sim --left robot"
 	one_error_line
 done
 
+# Each usage error names its cause.
+for case in "-n|option '-n' requires a value" "--rounds|option '--rounds' requires a value" \
+	"--json=1|option '--json' takes no value" "--bogus=1|unknown option '--bogus'" \
+	"-x|unknown option '-x'" "-n1 -q|unknown option '-q'"; do
+	args=${case%%|*}
+	message=${case#*|}
+	# shellcheck disable=SC2086 # the arguments are meant to split
+	expect_status 2 $bin sim $args
+	grep -q "^ttypong sim: $message\$" "$dir/err" || fail "sim $args: expected \"$message\", got: $(cat "$dir/err")"
+done
+
 # A file that is not a save: one line, status 1, the file unchanged.
 printf 'not a database\n' >"$dir/text.db"
 cp "$dir/text.db" "$dir/text.copy"
