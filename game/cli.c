@@ -88,49 +88,87 @@ int cli_bad_option(const char *cmd, int opt, char **argv)
 	return cli_usage_error(cmd, "unknown option '%.*s'", name_len, arg);
 }
 
+/* Checks value against the rule in cli.h: an optional '-', then decimal
+ * digits, then, when real is set, an optional fraction and exponent. */
+static bool cli_is_decimal(const char *value, bool real)
+{
+	const char *p = value + (value[0] == '-');
+	size_t digits = strspn(p, "0123456789");
+
+	p += digits;
+	if (real && *p == '.') {
+		size_t fraction = strspn(p + 1, "0123456789");
+
+		digits += fraction;
+		p += 1 + fraction;
+	}
+	if (digits == 0)
+		return false;
+	if (real && (*p == 'e' || *p == 'E')) {
+		p += 1 + (p[1] == '-' || p[1] == '+');
+		if (strspn(p, "0123456789") == 0)
+			return false;
+		p += strspn(p, "0123456789");
+	}
+	return *p == '\0';
+}
+
 int cli_parse_long(const char *cmd, const char *opt, const char *value,
 		   long min, long max, long *out)
 {
-	char *end;
 	long v;
 
+	if (!cli_is_decimal(value, false))
+		goto invalid;
 	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno || end == value || *end != '\0' || v < min || v > max)
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from %ld to %ld",
-				       value, opt, min, max);
+	v = strtol(value, NULL, 10);
+	if (errno || v < min || v > max)
+		goto invalid;
 	*out = v;
 	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from %ld to %ld",
+			       value, opt, min, max);
 }
 
 int cli_parse_seed(const char *cmd, const char *opt, const char *value,
 		   uint64_t *out)
 {
-	char *end;
 	unsigned long long v;
 
+	/* strtoull() would negate a leading '-' instead of rejecting it. */
+	if (!cli_is_decimal(value, false) || value[0] == '-')
+		goto invalid;
 	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno || end == value || *end != '\0' || value[0] == '-' || value[0] == '+')
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from 0 to 18446744073709551615",
-				       value, opt);
+	v = strtoull(value, NULL, 10);
+	if (errno)
+		goto invalid;
 	*out = v;
 	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from 0 to 18446744073709551615",
+			       value, opt);
 }
 
 int cli_parse_double(const char *cmd, const char *opt, const char *value,
 		     double min, double max, double *out)
 {
-	char *end;
 	double v;
 
+	if (!cli_is_decimal(value, true))
+		goto invalid;
 	errno = 0;
-	v = strtod(value, &end);
-	if (errno || end == value || *end != '\0' || !isfinite(v) || v < min || v > max)
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected a number from %g to %g",
-				       value, opt, min, max);
+	v = strtod(value, NULL);
+	if (errno || !isfinite(v) || v < min || v > max)
+		goto invalid;
 	*out = v;
 	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected a number from %g to %g",
+			       value, opt, min, max);
 }
 
 int cli_parse_path(const char *cmd, const char *opt, const char *value,

@@ -36,6 +36,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * optopt and argv[optind - 1] name the option. Returns CLI_EXIT_USAGE. */
 int cli_bad_option(const char *cmd, int opt, char **argv);
 
+/* The cli_parse_* number parsers share one rule: a value is plain decimal
+ * text, an optional '-' and digits (for cli_parse_double also an optional
+ * fraction and exponent, as in -0.5 or 1e-3). Whitespace anywhere, a '+'
+ * sign, hexadecimal and the words inf and nan are rejected, so " 2", "+2"
+ * and "2 " are errors, as is any '-' for a seed. */
+
 /* Parses value, the argument of option opt of command cmd, as a decimal
  * integer in [min, max]. Returns 0, or prints one line naming the option, the
  * value and the valid range and returns CLI_EXIT_USAGE. */

@@ -69,6 +69,16 @@ for args in "sim --rounds 0" "sim --rounds x" "sim --seed -1" "sim --left robot"
 	one_error_line
 done
 
+# Numbers are plain decimal text: no blanks, no '+', no hexadecimal.
+for value in " 2" "2 " "+2" "0x2" "-0" " -1" "+1" "1e3" ""; do
+	for opt in --rounds --seed --points; do
+		expect_status 2 $bin sim --no-record "$opt" "$value"
+		one_error_line
+		grep -q "invalid value '$value' for $opt" "$dir/err" ||
+			fail "sim $opt '$value': $(cat "$dir/err")"
+	done
+done
+
 # Each usage error names its cause.
 for case in "-n|option '-n' requires a value" "--rounds|option '--rounds' requires a value" \
 	"--json=1|option '--json' takes no value" "--bogus=1|unknown option '--bogus'" \
