@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "ctrl.h"
@@ -220,7 +222,8 @@ static int cli_cmd_unavailable(int argc, char **argv)
 	return CLI_EXIT_FAIL;
 }
 
-int cli_main(int argc, char **argv)
+/* Runs the command that argv names and returns its exit status. */
+static int cli_dispatch(int argc, char **argv)
 {
 	const char *name = "play";
 	int first = 1;
@@ -260,6 +263,36 @@ int cli_main(int argc, char **argv)
 	return CLI_EXIT_USAGE;
 }
 
+/* Flushes stdout and turns a write failure that the command did not report
+ * into one error line and CLI_EXIT_FAIL, so output lost to a full disk or a
+ * closed pipe does not pass as success. */
+static int cli_finish_stdout(int status)
+{
+	int failed = fflush(stdout) != 0;
+	int err = errno;
+
+	if (!failed && !ferror(stdout))
+		return status;
+	if (status != CLI_EXIT_OK)
+		return status;
+	if (failed)
+		cli_error("writing to standard output failed: %s", strerror(err));
+	else
+		cli_error("writing to standard output failed");
+	return CLI_EXIT_FAIL;
+}
+
+int cli_main(int argc, char **argv)
+{
+	/* With descriptor 1 closed, SQLite would park /dev/null on it when it
+	 * opens the save, and output would vanish without an error. */
+	if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+		cli_error("standard output is closed; run ttypong with it open (redirect it to /dev/null to discard it)");
+		return CLI_EXIT_FAIL;
+	}
+	return cli_finish_stdout(cli_dispatch(argc, argv));
+}
+
 /* ---- sim ---------------------------------------------------------------- */
 
 /* Frames go to the save in batches, so that one append covers many rows. */
@@ -273,6 +306,7 @@ struct cli_sim_run {
 	bool json;
 	uint32_t round;		/* number of the round being played, from 1 */
 	int failed;		/* enum store_status of a failed write, else 0 */
+	int print_errno;	/* errno of a failed write to stdout, else 0 */
 };
 
 static int cli_sim_flush(struct cli_sim_run *run)
@@ -375,6 +409,13 @@ static int cli_sim_round_end(void *user, const struct sim_round *r)
 		printf("round %u: winner %s, returns %u left %u right, %u frames, score %u-%u\n",
 		       r->round + 1, cli_result_name(r->result), r->returns[CORE_LEFT],
 		       r->returns[CORE_RIGHT], r->frames, r->score[CORE_LEFT], r->score[CORE_RIGHT]);
+
+	/* One flush per round keeps a log in step with the save when the run
+	 * is killed, and stops a run whose output is lost. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		run->print_errno = errno ? errno : EIO;
+		return -1;
+	}
 	return 0;
 }
 
@@ -538,8 +579,13 @@ static int cli_cmd_sim(int argc, char **argv)
 	/* The summary counts a round whose round_end hook failed as finished,
 	 * so the failed round's number comes from the run. */
 	if (sim_run(&setup, &left, &right, &hooks, &summary) != 0) {
-		cli_error("recording round %u failed: %s", run->round,
-			  store_errmsg(run->store));
+		if (run->print_errno)
+			cli_error("writing round %u to standard output failed: %s%s",
+				  run->round, strerror(run->print_errno),
+				  run->store ? " (the save holds the rounds up to it)" : "");
+		else
+			cli_error("recording round %u failed: %s", run->round,
+				  store_errmsg(run->store));
 		goto abandon;
 	}
 	if (run->store && store_session_end(run->store, run->session_id) != STORE_OK) {

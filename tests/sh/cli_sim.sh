@@ -128,6 +128,47 @@ done
 [ ! -e "$dir/missing.db" ] || fail "a dangling link's target was created"
 [ ! -e /dev/null-journal ] || fail "a journal was created beside /dev/null"
 
+# Output that cannot be written fails the command with one line.
+for args in "--help" "--version" "sim --help" "sim --rounds 2 --no-record"; do
+	# shellcheck disable=SC2086 # the arguments are meant to split
+	$bin $args >/dev/full 2>"$dir/err"
+	got=$?
+	[ "$got" -eq 1 ] || fail "'$args' with stdout on /dev/full exited $got, expected 1"
+	one_error_line
+	grep -q 'to standard output failed' "$dir/err" || fail "'$args' >/dev/full: $(cat "$dir/err")"
+	# shellcheck disable=SC2086
+	$bin $args >&- 2>"$dir/err"
+	got=$?
+	[ "$got" -eq 1 ] || fail "'$args' with stdout closed exited $got, expected 1"
+	one_error_line
+done
+# A recording run stops at the first round it cannot print, and that round
+# is saved.
+$bin sim --rounds 5 --db "$dir/full.db" >/dev/full 2>"$dir/err"
+[ $? -eq 1 ] || fail "sim into /dev/full did not fail"
+one_error_line
+grep -q 'writing round 1 to standard output failed' "$dir/err" || fail "sim >/dev/full: $(cat "$dir/err")"
+rounds=$(sqlite3 "$dir/full.db" 'SELECT count(*) FROM rounds')
+[ "$rounds" -eq 1 ] || fail "save holds $rounds rounds after printing round 1 failed"
+
+# A killed run has printed every saved round but at most the last. The log
+# is a file, so stdout is fully buffered unless sim flushes it per round.
+: >"$dir/killed.log"
+$bin sim --rounds 1000000 --db "$dir/killed.db" >>"$dir/killed.log" 2>&1 &
+pid=$!
+tries=0
+while [ "$(wc -l <"$dir/killed.log")" -lt 3 ] && [ $tries -lt 300 ]; do
+	sleep 0.1
+	tries=$((tries + 1))
+done
+kill -9 $pid
+wait $pid 2>/dev/null
+printed=$(wc -l <"$dir/killed.log")
+saved=$(sqlite3 "$dir/killed.db" 'SELECT count(*) FROM rounds')
+[ "$printed" -ge 3 ] || fail "a killed run printed $printed lines in 30 s"
+[ "$printed" -le "$saved" ] && [ "$printed" -ge $((saved - 1)) ] ||
+	fail "a killed run printed $printed rounds and saved $saved"
+
 # TTYPONG_DB chooses the save when --db is absent.
 TTYPONG_DB=$dir/env.db expect_status 0 $bin sim --rounds 1
 [ -f "$dir/env.db" ] || fail "TTYPONG_DB=$dir/env.db was not used"
