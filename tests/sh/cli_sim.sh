@@ -1,14 +1,33 @@
 #!/bin/sh
 # The command line: sim fills a save that sqlite3 can query, and bad options
 # and bad saves each get one error line and the documented exit status.
+#
+# The checks run twice: with ./ttypong, then with build/asan/ttypong (make
+# sanitize) under AddressSanitizer and UBSan. A missing or stale sanitizer
+# build skips the second pass (exit 77) after the first has passed.
 set -u
+script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/../.."
-bin=./ttypong
+
+if [ -z "${CLI_SIM_BIN:-}" ]; then
+	CLI_SIM_BIN=./ttypong sh "$script" || exit 1
+	asan=build/asan/ttypong
+	if [ ! -x "$asan" ] || ! make -q "$asan" >/dev/null 2>&1; then
+		echo "$asan is missing or out of date (run make sanitize); checked ./ttypong only"
+		exit 77
+	fi
+	# A sanitizer report exits 99, which no check expects.
+	ASAN_OPTIONS=detect_leaks=1:exitcode=99 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \
+	CLI_SIM_BIN=$asan exec sh "$script"
+fi
+
+bin=$CLI_SIM_BIN
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
 fail() {
-	echo "FAIL: $*"
+	echo "FAIL ($bin): $*"
 	exit 1
 }
 
