@@ -31,9 +31,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Reports an option getopt_long() rejected. opt is getopt_long()'s return
- * value, ':' for a missing value (the option string must start with ':') or
- * '?' for an unknown option or a value given to an option that takes none;
- * optopt and argv[optind - 1] name the option. Returns CLI_EXIT_USAGE. */
+ * value: ':' for a missing value, which needs an option string starting with
+ * ':', or '?' for an unknown option or a value given to an option that takes
+ * none. optopt and argv[optind - 1] name the option. Returns
+ * CLI_EXIT_USAGE. */
 int cli_bad_option(const char *cmd, int opt, char **argv);
 
 /* The cli_parse_* number parsers share one rule: a value is plain decimal

@@ -187,16 +187,19 @@ struct store;
  *
  * On success returns STORE_OK and *out owns the handle (store_close()).
  * On failure *out is NULL, the file is unchanged, and msg (if not NULL)
- * receives one line naming the path and what to do. The failures are
- * STORE_ERR_NOT_DB, STORE_ERR_FOREIGN, STORE_ERR_NEWER and
- * STORE_ERR_READONLY, each detected before any write. A writable open never
- * falls back to read-only. STORE_ERR_BUSY means another process held the
- * write lock past the timeout. STORE_ERR_PATH means the path cannot name a
- * save (empty, ":memory:", too long, a dangling symbolic link) or its
- * directory is missing, and STORE_ERR_NOT_FOUND a missing file under
- * read_only. A path that exists but is not a regular file (a directory, a
- * FIFO, a device, a socket) gives STORE_ERR_NOT_DB before SQLite opens it. The rest
- * are STORE_ERR_FULL, STORE_ERR_CORRUPT, STORE_ERR_NOMEM and STORE_ERR_IO. */
+ * receives one line naming the path and what to do. Two exceptions: a file
+ * the open created is removed while it is still empty, and a switch to WAL
+ * that fails after a migration leaves the migrated save in rollback-journal
+ * mode. The failures are STORE_ERR_NOT_DB, STORE_ERR_FOREIGN,
+ * STORE_ERR_NEWER and STORE_ERR_READONLY, each detected before any write. A
+ * writable open never falls back to read-only. STORE_ERR_BUSY means another
+ * process held the write lock past the timeout. STORE_ERR_PATH means the
+ * path cannot name a save (empty, ":memory:", too long, a dangling symbolic
+ * link) or its directory is missing, and STORE_ERR_NOT_FOUND a missing file
+ * under read_only. A path that exists but is not a regular file (a
+ * directory, a FIFO, a device, a socket) gives STORE_ERR_NOT_DB before
+ * SQLite opens it. The rest are STORE_ERR_FULL, STORE_ERR_CORRUPT,
+ * STORE_ERR_NOMEM and STORE_ERR_IO. */
 enum store_status store_open(const char *path, const struct store_options *opts,
 			     struct store **out, char *msg, size_t msg_size);
 
