@@ -1,7 +1,9 @@
 /* nn: feed-forward layers, cross-entropy, Adam and SGD, and the saved format.
  *
  * Storage: all trainable floats of a model live in one array, layer by layer,
- * each Dense layer's kernel [inputs][units] followed by its bias [units].
+ * each Dense-like layer's kernel [inputs][units] followed by its bias [units]
+ * and then its learned dropout parameters (ConcreteDropout: p_logit;
+ * VariationalDropout: log alpha [inputs]).
  * Gradients and optimizer slots use the same layout, so the optimizer is a
  * loop over one flat array and the saved format is three flat arrays.
  *
@@ -42,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "drop.h"
 #include "kern.h"
 
 #define NN_MAGIC "TPNN"
@@ -65,6 +68,8 @@ struct nn_layer {
 	int out;
 	size_t kernel_off; /* offsets into the flat parameter array */
 	size_t bias_off;
+	size_t extra_off;  /* learned dropout parameters */
+	int n_extra;
 	int has_kernel;
 	int has_bias;
 };
@@ -102,6 +107,9 @@ struct nn_model {
 	unsigned char **mask;
 	float *delta;
 	const float **in_ptr;
+	float **noise; /* float scratch of the dropout variants, per layer */
+
+	double data_size; /* N of the dropout regularizers; 0 means batch size */
 };
 
 static void *nn_alloc(size_t count, size_t size)
@@ -142,13 +150,34 @@ static const char *const nn_act_names[] = {
 };
 
 static const char *const nn_kind_names[] = {
-	[NN_DENSE] = "Dense", [NN_DROPOUT] = "Dropout",
+	[NN_DENSE] = "Dense",
+	[NN_DROPOUT] = "Dropout",
+	[NN_ALPHA_DROPOUT] = "AlphaDropout",
+	[NN_GAUSSIAN_DROPOUT] = "GaussianDropout",
+	[NN_SPATIAL_DROPOUT_1D] = "SpatialDropout1D",
+	[NN_DROP_CONNECT] = "DropConnect",
+	[NN_CONCRETE_DROPOUT] = "ConcreteDropout",
+	[NN_VARIATIONAL_DROPOUT] = "VariationalDropout",
 };
 
 /* Automatic name stems, as Keras names layers. */
 static const char *const nn_kind_stems[] = {
-	[NN_DENSE] = "dense", [NN_DROPOUT] = "dropout",
+	[NN_DENSE] = "dense",
+	[NN_DROPOUT] = "dropout",
+	[NN_ALPHA_DROPOUT] = "alpha_dropout",
+	[NN_GAUSSIAN_DROPOUT] = "gaussian_dropout",
+	[NN_SPATIAL_DROPOUT_1D] = "spatial_dropout1d",
+	[NN_DROP_CONNECT] = "drop_connect",
+	[NN_CONCRETE_DROPOUT] = "concrete_dropout",
+	[NN_VARIATIONAL_DROPOUT] = "variational_dropout",
 };
+
+int nn_kind_is_dense(enum nn_kind k)
+{
+	return k == NN_DENSE || k == NN_DROP_CONNECT || k == NN_CONCRETE_DROPOUT ||
+	       k == NN_VARIATIONAL_DROPOUT;
+}
+
 
 #define NN_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -245,15 +274,45 @@ static int nn_desc_name_taken(const struct nn_layer_desc *descs, int count, cons
 
 static int nn_desc_valid(const struct nn_layer_desc *d)
 {
-	switch (d->kind) {
-	case NN_DENSE:
-		return d->units >= 1 && d->units <= NN_MAX_WIDTH && nn_act_name(d->act) &&
+	int dense_ok = d->units >= 1 && d->units <= NN_MAX_WIDTH && nn_act_name(d->act) &&
 		       (d->use_bias == 0 || d->use_bias == 1) && (int)d->init >= NN_INIT_AUTO &&
 		       d->init <= NN_INIT_LECUN_NORMAL;
+	int rate_ok = d->rate >= 0.0f && d->rate < 1.0f;
+
+	switch (d->kind) {
+	case NN_DENSE:
+		return dense_ok;
 	case NN_DROPOUT:
-		return d->rate >= 0.0f && d->rate < 1.0f;
+	case NN_ALPHA_DROPOUT:
+	case NN_GAUSSIAN_DROPOUT:
+		return rate_ok;
+	case NN_SPATIAL_DROPOUT_1D:
+		return rate_ok && d->steps >= 0 && d->steps <= NN_MAX_WIDTH;
+	case NN_DROP_CONNECT:
+		return dense_ok && rate_ok;
+	case NN_CONCRETE_DROPOUT:
+	case NN_VARIATIONAL_DROPOUT:
+		return dense_ok && d->rate > 0.0f && d->rate < 1.0f;
 	}
 	return 0;
+}
+
+/* Clears the fields that d's kind does not use, so that equal models
+ * compare and serialize equal. */
+static void nn_desc_normalize(struct nn_layer_desc *d)
+{
+	if (!nn_kind_is_dense(d->kind)) {
+		d->units = 0;
+		d->act = NN_ACT_LINEAR;
+		d->use_bias = 0;
+		d->init = NN_INIT_AUTO;
+	}
+	if (d->kind == NN_DENSE)
+		d->rate = 0.0f;
+	if (d->kind != NN_SPATIAL_DROPOUT_1D)
+		d->steps = 0;
+	else if (d->steps == 0)
+		d->steps = 1;
 }
 
 /* Copies descriptions into m->layers, checks them, names unnamed layers and
@@ -271,16 +330,9 @@ static int nn_layout(struct nn_model *m, const struct nn_layer_desc *descs)
 		l->desc = descs[i];
 		if (!nn_desc_valid(&l->desc))
 			return NN_ERR_INVALID;
-		if (l->desc.kind != NN_DENSE) {
-			/* Fields of other kinds are normalized, so equal models
-			 * compare and serialize equal. */
-			l->desc.units = 0;
-			l->desc.act = NN_ACT_LINEAR;
-			l->desc.use_bias = 0;
-			l->desc.init = NN_INIT_AUTO;
-		} else {
-			l->desc.rate = 0.0f;
-		}
+		nn_desc_normalize(&l->desc);
+		if (l->desc.kind == NN_SPATIAL_DROPOUT_1D && width % l->desc.steps != 0)
+			return NN_ERR_INVALID;
 		if (l->desc.name[0] == '\0') {
 			do {
 				snprintf(l->desc.name, NN_NAME_MAX, "%s_%d",
@@ -293,14 +345,18 @@ static int nn_layout(struct nn_model *m, const struct nn_layer_desc *descs)
 			return NN_ERR_INVALID;
 
 		l->in = width;
-		l->out = l->desc.kind == NN_DENSE ? l->desc.units : width;
-		if (l->desc.kind == NN_DENSE) {
+		l->out = nn_kind_is_dense(l->desc.kind) ? l->desc.units : width;
+		if (nn_kind_is_dense(l->desc.kind)) {
 			l->has_kernel = 1;
 			l->kernel_off = off;
 			off += (size_t)l->in * l->out;
 			l->has_bias = l->desc.use_bias;
 			l->bias_off = off;
 			off += l->has_bias ? (size_t)l->out : 0;
+			l->extra_off = off;
+			l->n_extra = l->desc.kind == NN_CONCRETE_DROPOUT ? 1 :
+				     l->desc.kind == NN_VARIATIONAL_DROPOUT ? l->in : 0;
+			off += (size_t)l->n_extra;
 			if (off > NN_MAX_PARAMS)
 				return NN_ERR_INVALID;
 		}
@@ -331,6 +387,15 @@ static float nn_lecun_normal(struct rng *r, int fan_in)
 	return (float)(z * stddev);
 }
 
+/* Sets the learned dropout parameters to the description's initial rate. */
+static void nn_init_drop_params(const struct nn_layer *l, float *extra)
+{
+	if (l->desc.kind == NN_CONCRETE_DROPOUT)
+		extra[0] = drop_concrete_logit(l->desc.rate);
+	for (int k = 0; l->desc.kind == NN_VARIATIONAL_DROPOUT && k < l->n_extra; k++)
+		extra[k] = drop_vd_log_alpha(l->desc.rate);
+}
+
 static void nn_init_weights(struct nn_model *m)
 {
 	memset(m->params, 0, m->n_params * sizeof *m->params);
@@ -353,6 +418,7 @@ static void nn_init_weights(struct nn_model *m)
 			for (size_t k = 0; k < count; k++)
 				w[k] = (float)((2.0 * rng_uniform(&m->rng) - 1.0) * limit);
 		}
+		nn_init_drop_params(l, m->params + l->extra_off);
 	}
 }
 
@@ -473,21 +539,25 @@ int nn_create(struct nn_model **out, int n_inputs, const struct nn_layer_desc *l
 
 static void nn_free_train_scratch(struct nn_model *m)
 {
-	if (m->pre) {
+	/* The per-layer buffers exist only once all four arrays do. */
+	if (m->pre && m->act && m->mask && m->noise) {
 		for (int i = 0; i < m->n_layers; i++) {
 			free(m->pre[i]);
 			free(m->act[i]);
 			free(m->mask[i]);
+			free(m->noise[i]);
 		}
 	}
 	free(m->pre);
 	free(m->act);
 	free(m->mask);
+	free(m->noise);
 	free(m->delta);
 	free(m->in_ptr);
 	m->pre = NULL;
 	m->act = NULL;
 	m->mask = NULL;
+	m->noise = NULL;
 	m->delta = NULL;
 	m->in_ptr = NULL;
 	m->train_cap = 0;
@@ -530,6 +600,7 @@ int nn_clone(struct nn_model **out, const struct nn_model *m)
 	c->acc_beta1 = m->acc_beta1;
 	c->acc_beta2 = m->acc_beta2;
 	c->rng = m->rng;
+	c->data_size = m->data_size;
 	return NN_OK;
 }
 
@@ -579,6 +650,50 @@ static float *nn_param_ptr(struct nn_model *m, float *base, int i, int bias)
 	if (bias)
 		return l->has_bias ? base + l->bias_off : NULL;
 	return l->has_kernel ? base + l->kernel_off : NULL;
+}
+
+float *nn_drop_params(struct nn_model *m, int i, int *count)
+{
+	*count = 0;
+	if (i < 0 || i >= m->n_layers || m->layers[i].n_extra == 0)
+		return NULL;
+	*count = m->layers[i].n_extra;
+	return m->params + m->layers[i].extra_off;
+}
+
+float *nn_drop_params_grad(struct nn_model *m, int i)
+{
+	if (i < 0 || i >= m->n_layers || m->layers[i].n_extra == 0)
+		return NULL;
+	return m->grads + m->layers[i].extra_off;
+}
+
+int nn_drop_rates(const struct nn_model *m, int i, float *rates, int cap)
+{
+	const struct nn_layer *l;
+	const float *extra;
+
+	if (i < 0 || i >= m->n_layers || m->layers[i].desc.kind == NN_DENSE)
+		return 0;
+	l = &m->layers[i];
+	extra = m->params + l->extra_off;
+	if (l->desc.kind == NN_VARIATIONAL_DROPOUT) {
+		for (int k = 0; k < l->n_extra && k < cap; k++)
+			rates[k] = (float)drop_vd_rate(extra[k]);
+		return l->n_extra;
+	}
+	if (cap > 0)
+		rates[0] = l->desc.kind == NN_CONCRETE_DROPOUT ?
+				   (float)drop_concrete_rate(extra[0]) : l->desc.rate;
+	return 1;
+}
+
+int nn_set_data_size(struct nn_model *m, double n_data)
+{
+	if (!m || !(n_data >= 1.0 && isfinite(n_data)))
+		return NN_ERR_INVALID;
+	m->data_size = n_data;
+	return NN_OK;
 }
 
 float *nn_kernel(struct nn_model *m, int i)
@@ -753,16 +868,17 @@ int nn_predict(struct nn_model *m, const float *x, int n, float *y)
 	bufs[1] = m->pred_buf + (size_t)n * m->max_width;
 
 	for (int i = 0; i < m->n_layers; i++)
-		if (m->layers[i].desc.kind == NN_DENSE)
+		if (nn_kind_is_dense(m->layers[i].desc.kind))
 			last_dense = i;
 
-	/* Only Dense layers compute in eval mode: the last writes straight
-	 * into y, and dropout passes its input through untouched. */
+	/* Only Dense-like layers compute in eval mode, with their expected
+	 * weights: the last writes straight into y, and every dropout
+	 * variant passes its input through untouched. */
 	for (int i = 0; i <= last_dense; i++) {
 		const struct nn_layer *l = &m->layers[i];
 		float *dst;
 
-		if (l->desc.kind != NN_DENSE)
+		if (!nn_kind_is_dense(l->desc.kind))
 			continue;
 		dst = i == last_dense ? y : bufs[flip];
 		flip ^= 1;
@@ -776,6 +892,58 @@ int nn_predict(struct nn_model *m, const float *x, int n, float *y)
 
 /* ---- Training ------------------------------------------------------- */
 
+/* Allocates what layer i keeps between the forward and backward pass of n
+ * rows: its output, a Dense-like layer's pre-activations, and the masks or
+ * noise of its kind of dropout. */
+static int nn_alloc_layer_scratch(struct nn_model *m, int i, int n)
+{
+	const struct nn_layer *l = &m->layers[i];
+	size_t count = (size_t)n * l->out;
+	size_t n_mask = 0, n_noise = 0;
+
+	switch (l->desc.kind) {
+	case NN_DENSE:
+		break;
+	case NN_DROPOUT:
+	case NN_ALPHA_DROPOUT:
+	case NN_SPATIAL_DROPOUT_1D:
+		n_mask = count;
+		break;
+	case NN_GAUSSIAN_DROPOUT:
+		n_noise = count;
+		break;
+	case NN_DROP_CONNECT:
+		n_mask = count * l->in;
+		break;
+	case NN_CONCRETE_DROPOUT:
+		n_noise = 2 * (size_t)n * l->in; /* relaxed mask, dropped input */
+		break;
+	case NN_VARIATIONAL_DROPOUT:
+		n_noise = 2 * count; /* draws, standard deviations */
+		break;
+	}
+
+	m->act[i] = nn_alloc(count, sizeof **m->act);
+	if (!m->act[i])
+		return NN_ERR_NOMEM;
+	if (nn_kind_is_dense(l->desc.kind)) {
+		m->pre[i] = nn_alloc(count, sizeof **m->pre);
+		if (!m->pre[i])
+			return NN_ERR_NOMEM;
+	}
+	if (n_mask) {
+		m->mask[i] = nn_alloc(n_mask, sizeof **m->mask);
+		if (!m->mask[i])
+			return NN_ERR_NOMEM;
+	}
+	if (n_noise) {
+		m->noise[i] = nn_alloc(n_noise, sizeof **m->noise);
+		if (!m->noise[i])
+			return NN_ERR_NOMEM;
+	}
+	return NN_OK;
+}
+
 static int nn_reserve_train(struct nn_model *m, int n)
 {
 	if (n <= m->train_cap)
@@ -784,24 +952,14 @@ static int nn_reserve_train(struct nn_model *m, int n)
 	m->pre = nn_alloc((size_t)m->n_layers, sizeof *m->pre);
 	m->act = nn_alloc((size_t)m->n_layers, sizeof *m->act);
 	m->mask = nn_alloc((size_t)m->n_layers, sizeof *m->mask);
+	m->noise = nn_alloc((size_t)m->n_layers, sizeof *m->noise);
 	m->in_ptr = nn_alloc((size_t)m->n_layers, sizeof *m->in_ptr);
 	m->delta = nn_alloc((size_t)n * m->max_width * 2, sizeof *m->delta);
-	if (!m->pre || !m->act || !m->mask || !m->in_ptr || !m->delta)
+	if (!m->pre || !m->act || !m->mask || !m->noise || !m->in_ptr || !m->delta)
 		goto fail;
-	for (int i = 0; i < m->n_layers; i++) {
-		const struct nn_layer *l = &m->layers[i];
-		size_t count = (size_t)n * l->out;
-
-		m->act[i] = nn_alloc(count, sizeof **m->act);
-		if (!m->act[i])
+	for (int i = 0; i < m->n_layers; i++)
+		if (nn_alloc_layer_scratch(m, i, n) != NN_OK)
 			goto fail;
-		if (l->desc.kind == NN_DENSE)
-			m->pre[i] = nn_alloc(count, sizeof **m->pre);
-		else
-			m->mask[i] = nn_alloc(count, sizeof **m->mask);
-		if (!m->pre[i] && !m->mask[i])
-			goto fail;
-	}
 	m->train_cap = n;
 	return NN_OK;
 
@@ -831,6 +989,68 @@ static void nn_dropout_forward(const struct nn_layer *l, const float *x, float *
 	kern_masked_div((int)count, mask, keep, x, y);
 }
 
+/* Pre-activations of a DropConnect, ConcreteDropout or VariationalDropout
+ * layer i in training mode, on n rows of src, into m->pre[i]. Returns 0,
+ * computing nothing, in every other case: those layers compute as Dense,
+ * which in eval mode means with their expected weights. */
+static int nn_dense_train_forward(struct nn_model *m, int i, const float *src, int n,
+				  enum nn_mode mode, struct rng *r)
+{
+	const struct nn_layer *l = &m->layers[i];
+	const float *w = m->params + l->kernel_off;
+	const float *b = l->has_bias ? m->params + l->bias_off : NULL;
+	const float *extra = m->params + l->extra_off;
+	size_t n_in = (size_t)n * l->in;
+
+	if (mode == NN_TRAIN && l->desc.kind == NN_DROP_CONNECT && l->desc.rate > 0.0f) {
+		drop_connect_forward(l->desc.rate, n, l->in, l->out, src, w, b, m->mask[i],
+				     m->pre[i], r);
+	} else if (mode == NN_TRAIN && l->desc.kind == NN_CONCRETE_DROPOUT) {
+		float *xd = m->noise[i] + n_in;
+
+		drop_concrete_forward(extra[0], n_in, src, xd, m->noise[i], r);
+		kern_gemm_bias(n, l->out, l->in, xd, w, b, m->pre[i]);
+	} else if (mode == NN_TRAIN && l->desc.kind == NN_VARIATIONAL_DROPOUT) {
+		size_t count = (size_t)n * l->out;
+
+		drop_vd_forward(n, l->in, l->out, src, w, b, extra, m->pre[i], m->noise[i],
+				m->noise[i] + count, r);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Training forward of a dropout layer without weights from src into
+ * m->act[i]. Returns 0 when the layer is the identity (rate 0). */
+static int nn_noise_forward(struct nn_model *m, int i, const float *src, int n, struct rng *r)
+{
+	const struct nn_layer *l = &m->layers[i];
+	size_t count = (size_t)n * l->out;
+	float rate = l->desc.rate;
+
+	if (rate == 0.0f)
+		return 0;
+	switch (l->desc.kind) {
+	case NN_DROPOUT:
+		nn_dropout_forward(l, src, m->act[i], m->mask[i], count, r);
+		break;
+	case NN_ALPHA_DROPOUT:
+		drop_alpha_forward(rate, src, m->act[i], m->mask[i], count, r);
+		break;
+	case NN_GAUSSIAN_DROPOUT:
+		drop_gaussian_forward(rate, src, m->act[i], m->noise[i], count, r);
+		break;
+	case NN_SPATIAL_DROPOUT_1D:
+		drop_spatial_forward(rate, n, l->desc.steps, l->in / l->desc.steps, src, m->act[i],
+				     m->mask[i], r);
+		break;
+	default:
+		assert(!"a Dense-like layer reached nn_noise_forward");
+	}
+	return 1;
+}
+
 /* Forward pass that keeps what the backward pass needs. Returns the output
  * rows [n][outputs]; in eval mode dropout passes its input pointer on. */
 static const float *nn_forward_keep(struct nn_model *m, const float *x, int n,
@@ -840,14 +1060,15 @@ static const float *nn_forward_keep(struct nn_model *m, const float *x, int n,
 
 	for (int i = 0; i < m->n_layers; i++) {
 		const struct nn_layer *l = &m->layers[i];
-		size_t count = (size_t)n * l->out;
 
 		m->in_ptr[i] = src;
-		if (l->desc.kind == NN_DENSE) {
-			nn_dense_apply(m, l, n, src, m->pre[i], m->act[i]);
+		if (nn_kind_is_dense(l->desc.kind)) {
+			if (nn_dense_train_forward(m, i, src, n, mode, r))
+				nn_activate(l->desc.act, m->pre[i], m->act[i], n, l->out);
+			else
+				nn_dense_apply(m, l, n, src, m->pre[i], m->act[i]);
 			src = m->act[i];
-		} else if (mode == NN_TRAIN && l->desc.rate > 0.0f) {
-			nn_dropout_forward(l, src, m->act[i], m->mask[i], count, r);
+		} else if (mode == NN_TRAIN && nn_noise_forward(m, i, src, n, r)) {
 			src = m->act[i];
 		}
 	}
@@ -870,6 +1091,40 @@ int nn_forward(struct nn_model *m, const float *x, int n, enum nn_mode mode, str
 
 	out = nn_forward_keep(m, x, n, mode, rng ? rng : &m->rng);
 	memmove(y, out, (size_t)n * nn_n_outputs(m) * sizeof *y);
+	return NN_OK;
+}
+
+int nn_mc_predict(struct nn_model *m, const float *x, int n, int passes, struct rng *rng,
+		  float *mean, float *std)
+{
+	size_t count;
+	int rc;
+
+	if (!m || !x || !mean || n < 1 || passes < 1)
+		return NN_ERR_INVALID;
+	rc = nn_reserve_train(m, n);
+	if (rc != NN_OK)
+		return rc;
+	count = (size_t)n * nn_n_outputs(m);
+
+	/* Welford's running mean and sum of squared deviations, in float:
+	 * std holds the sum until the last pass turns it into a deviation. */
+	memset(mean, 0, count * sizeof *mean);
+	if (std)
+		memset(std, 0, count * sizeof *std);
+	for (int pass = 1; pass <= passes; pass++) {
+		const float *y = nn_forward_keep(m, x, n, NN_TRAIN, rng ? rng : &m->rng);
+
+		for (size_t k = 0; k < count; k++) {
+			float delta = y[k] - mean[k];
+
+			mean[k] += delta / (float)pass;
+			if (std)
+				std[k] += delta * (y[k] - mean[k]);
+		}
+	}
+	for (size_t k = 0; std && k < count; k++)
+		std[k] = sqrtf(std[k] > 0.0f ? std[k] / (float)passes : 0.0f);
 	return NN_OK;
 }
 
@@ -937,6 +1192,79 @@ static int nn_all_finite(const float *v, size_t count)
 	return 1;
 }
 
+/* Turns d, the gradient of dropout layer i's output, into the gradient of
+ * its input, in place. In eval mode, or at rate 0, the layer is the
+ * identity and d stays. */
+static void nn_noise_backward(const struct nn_model *m, int i, int n, enum nn_mode mode, float *d)
+{
+	const struct nn_layer *l = &m->layers[i];
+	size_t count = (size_t)n * l->out;
+	float rate = l->desc.rate;
+
+	if (mode != NN_TRAIN || rate == 0.0f)
+		return;
+	switch (l->desc.kind) {
+	case NN_DROPOUT:
+		kern_masked_div((int)count, m->mask[i], 1.0f - rate, d, d);
+		break;
+	case NN_ALPHA_DROPOUT:
+		drop_alpha_backward(rate, m->mask[i], d, d, count);
+		break;
+	case NN_GAUSSIAN_DROPOUT:
+		drop_gaussian_backward(m->noise[i], d, d, count);
+		break;
+	case NN_SPATIAL_DROPOUT_1D:
+		drop_spatial_backward(rate, n, l->desc.steps, l->in / l->desc.steps, m->mask[i], d,
+				      d);
+		break;
+	default:
+		assert(!"a Dense-like layer reached nn_noise_backward");
+	}
+}
+
+/* Fills the gradients of Dense-like layer i from d, the gradient of its
+ * pre-activations, and writes the gradient of its input to dx when
+ * need_dx. dx is scratch of n * max_width floats in every case, because
+ * ConcreteDropout needs the gradient of its dropped input for its rate. */
+static void nn_dense_backward(struct nn_model *m, int i, int n, enum nn_mode mode, const float *d,
+			      float *dx, int need_dx)
+{
+	const struct nn_layer *l = &m->layers[i];
+	const float *x = m->in_ptr[i];
+	const float *w = m->params + l->kernel_off;
+	const float *extra = m->params + l->extra_off;
+	float *gw = m->grads + l->kernel_off;
+	float *gb = l->has_bias ? m->grads + l->bias_off : NULL;
+	size_t n_in = (size_t)n * l->in;
+
+	if (mode == NN_TRAIN && l->desc.kind == NN_DROP_CONNECT && l->desc.rate > 0.0f) {
+		drop_connect_backward(l->desc.rate, n, l->in, l->out, x, w, m->mask[i], d, gw, gb,
+				      need_dx ? dx : NULL);
+		return;
+	}
+	if (mode == NN_TRAIN && l->desc.kind == NN_VARIATIONAL_DROPOUT) {
+		const float *noise = m->noise[i];
+
+		drop_vd_backward(n, l->in, l->out, x, w, extra, noise, noise + (size_t)n * l->out,
+				 d, gw, gb, m->grads + l->extra_off, need_dx ? dx : NULL);
+		return;
+	}
+
+	/* Dense, and ConcreteDropout on its dropped input. */
+	if (mode == NN_TRAIN && l->desc.kind == NN_CONCRETE_DROPOUT)
+		x = m->noise[i] + n_in;
+	kern_gemm_tn(n, l->out, l->in, x, d, gw);
+	if (gb)
+		kern_col_sum(n, l->out, d, gb);
+	if (mode == NN_TRAIN && l->desc.kind == NN_CONCRETE_DROPOUT) {
+		kern_gemm_nt(n, l->out, l->in, d, w, dx);
+		m->grads[l->extra_off] = (float)drop_concrete_backward(
+			extra[0], n_in, m->in_ptr[i], m->noise[i], dx, need_dx ? dx : NULL);
+	} else if (need_dx) {
+		kern_gemm_nt(n, l->out, l->in, d, w, dx);
+	}
+}
+
 /* Backward pass from dL/d(output) in m->delta, filling m->grads. */
 static void nn_backward(struct nn_model *m, int n, enum nn_mode mode)
 {
@@ -953,30 +1281,46 @@ static void nn_backward(struct nn_model *m, int n, enum nn_mode mode)
 
 	for (int i = m->n_layers - 1; i >= first_param; i--) {
 		const struct nn_layer *l = &m->layers[i];
-		size_t count = (size_t)n * l->out;
+		float *t;
 
-		if (l->desc.kind == NN_DROPOUT) {
-			float keep = 1.0f - l->desc.rate;
-
-			if (mode != NN_TRAIN || l->desc.rate == 0.0f)
-				continue;
-			kern_masked_div((int)count, m->mask[i], keep, d, d);
+		if (!nn_kind_is_dense(l->desc.kind)) {
+			nn_noise_backward(m, i, n, mode, d);
 			continue;
 		}
 
 		nn_activate_backward(l->desc.act, m->pre[i], m->act[i], d, n, l->out);
-		kern_gemm_tn(n, l->out, l->in, m->in_ptr[i], d, m->grads + l->kernel_off);
-		if (l->has_bias)
-			kern_col_sum(n, l->out, d, m->grads + l->bias_off);
-		if (i > first_param) {
-			float *t;
+		nn_dense_backward(m, i, n, mode, d, other, i > first_param);
+		t = d;
+		d = other;
+		other = t;
+	}
+}
 
-			kern_gemm_nt(n, l->out, l->in, d, m->params + l->kernel_off, other);
-			t = d;
-			d = other;
-			other = t;
+/* Adds the regularizers of the learned dropout layers to the loss and the
+ * gradients (training mode only), each divided by the data size. */
+static double nn_drop_regularizers(struct nn_model *m, int batch_n)
+{
+	double n_data = m->data_size > 0.0 ? m->data_size : batch_n;
+	double total = 0.0;
+
+	for (int i = 0; i < m->n_layers; i++) {
+		const struct nn_layer *l = &m->layers[i];
+		const float *w = m->params + l->kernel_off;
+		float *extra = m->params + l->extra_off;
+		float *g_extra = m->grads + l->extra_off;
+		size_t n_w = (size_t)l->in * l->out;
+
+		if (l->desc.kind == NN_CONCRETE_DROPOUT) {
+			double dp = 0.0;
+
+			total += drop_concrete_reg(extra[0], w, n_w, l->in, n_data, &dp,
+						   m->grads + l->kernel_off);
+			g_extra[0] += (float)dp;
+		} else if (l->desc.kind == NN_VARIATIONAL_DROPOUT) {
+			total += drop_vd_kl(extra, l->in, l->out, n_data, g_extra);
 		}
 	}
+	return total;
 }
 
 int nn_loss_grad(struct nn_model *m, const struct nn_data *batch, enum nn_mode mode,
@@ -1014,6 +1358,8 @@ int nn_loss_grad(struct nn_model *m, const struct nn_data *batch, enum nn_mode m
 
 	memset(m->grads, 0, m->n_params * sizeof *m->grads);
 	nn_backward(m, batch->n, mode);
+	if (mode == NN_TRAIN)
+		*loss += nn_drop_regularizers(m, batch->n);
 	if (!isfinite(*loss) || !nn_all_finite(m->grads, m->n_params))
 		return NN_ERR_NONFINITE;
 	return NN_OK;
@@ -1237,6 +1583,7 @@ int nn_fit(struct nn_model *m, const struct nn_data *data, const struct nn_fit_o
 	}
 	for (int i = 0; i < n_train; i++)
 		w.order[i] = i;
+	m->data_size = n_train;
 
 	for (int epoch = 0; epoch < opts->epochs && res.stop == NN_STOP_DONE; epoch++) {
 		struct nn_epoch_stats s = { .epoch = epoch };
@@ -1296,6 +1643,50 @@ done:
 	return rc;
 }
 
+/* ---- Warnings ------------------------------------------------------- */
+
+unsigned nn_warnings(const struct nn_model *m, int *layer)
+{
+	unsigned bits = 0;
+	int first = -1;
+
+	for (int i = 0; m && i < m->n_layers; i++) {
+		const struct nn_layer_desc *prev = NULL;
+		unsigned found = 0;
+
+		if (m->layers[i].desc.kind != NN_ALPHA_DROPOUT)
+			continue;
+		/* The layer that computed AlphaDropout's input; the network's
+		 * input itself raises nothing. */
+		for (int j = i - 1; j >= 0 && !prev; j--)
+			if (nn_kind_is_dense(m->layers[j].desc.kind))
+				prev = &m->layers[j].desc;
+		if (prev && prev->act != NN_ACT_SELU)
+			found = NN_WARN_ALPHA_ACTIVATION;
+		else if (prev && prev->init == NN_INIT_GLOROT_UNIFORM)
+			found = NN_WARN_ALPHA_INIT;
+		if (found && first < 0)
+			first = i;
+		bits |= found;
+	}
+	if (layer)
+		*layer = first;
+	return bits;
+}
+
+const char *nn_warning_text(unsigned bit)
+{
+	switch (bit) {
+	case NN_WARN_ALPHA_ACTIVATION:
+		return "AlphaDropout follows a layer whose activation is not selu, so it does "
+		       "not keep the self-normalizing mean and variance";
+	case NN_WARN_ALPHA_INIT:
+		return "AlphaDropout follows a selu layer with a Glorot kernel; self-normalizing "
+		       "networks need lecun_normal";
+	}
+	return NULL;
+}
+
 /* ---- JSON description ----------------------------------------------- */
 
 /* Returns the shortest decimal that reads back as f, as a double, so that
@@ -1319,7 +1710,7 @@ static json_t *nn_layer_json(const struct nn_layer_desc *d)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "kind", json_string(nn_kind_name(d->kind)));
-	if (d->kind == NN_DENSE) {
+	if (nn_kind_is_dense(d->kind)) {
 		json_object_set_new(o, "units", json_integer(d->units));
 		json_object_set_new(o, "activation", json_string(nn_act_name(d->act)));
 		json_object_set_new(o, "use_bias", json_boolean(d->use_bias));
@@ -1327,9 +1718,11 @@ static json_t *nn_layer_json(const struct nn_layer_desc *d)
 			json_object_set_new(o, "kernel_initializer", json_string("glorot_uniform"));
 		else if (d->init == NN_INIT_LECUN_NORMAL)
 			json_object_set_new(o, "kernel_initializer", json_string("lecun_normal"));
-	} else {
-		json_object_set_new(o, "rate", json_real(nn_short_real(d->rate)));
 	}
+	if (d->kind != NN_DENSE)
+		json_object_set_new(o, "rate", json_real(nn_short_real(d->rate)));
+	if (d->kind == NN_SPATIAL_DROPOUT_1D)
+		json_object_set_new(o, "steps", json_integer(d->steps));
 	json_object_set_new(o, "name", json_string(d->name));
 	return o;
 }
@@ -1369,16 +1762,38 @@ static int nn_json_fail(char *err, size_t err_len, const char *fmt, int index, c
 
 static int nn_json_key_known(const char *key, enum nn_kind kind)
 {
-	static const char *const dense[] = { "kind", "name", "units", "activation", "use_bias",
+	static const char *const dense[] = { "units", "activation", "use_bias",
 					     "kernel_initializer" };
-	static const char *const dropout[] = { "kind", "name", "rate" };
-	const char *const *keys = kind == NN_DENSE ? dense : dropout;
-	int count = kind == NN_DENSE ? NN_COUNT(dense) : NN_COUNT(dropout);
 
-	for (int i = 0; i < count; i++)
-		if (strcmp(key, keys[i]) == 0)
+	if (strcmp(key, "kind") == 0 || strcmp(key, "name") == 0)
+		return 1;
+	if (kind != NN_DENSE && strcmp(key, "rate") == 0)
+		return 1;
+	if (kind == NN_SPATIAL_DROPOUT_1D && strcmp(key, "steps") == 0)
+		return 1;
+	for (int i = 0; nn_kind_is_dense(kind) && i < NN_COUNT(dense); i++)
+		if (strcmp(key, dense[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* Reads a layer's "rate" into d->rate; learned rates must be above 0. */
+static int nn_json_rate(json_t *o, int i, struct nn_layer_desc *d, char *err, size_t err_len)
+{
+	json_t *v = json_object_get(o, "rate");
+	int learned = d->kind == NN_CONCRETE_DROPOUT || d->kind == NN_VARIATIONAL_DROPOUT;
+
+	if (!json_is_number(v) || !(json_number_value(v) >= 0.0 && json_number_value(v) < 1.0))
+		return nn_json_fail(err, err_len, "layer %d: %s", i,
+				    "\"rate\" must be a number in [0, 1)");
+	d->rate = (float)json_number_value(v);
+	if (d->rate >= 1.0f)
+		return nn_json_fail(err, err_len, "layer %d: %s", i,
+				    "\"rate\" rounds to 1 in float32");
+	if (learned && d->rate <= 0.0f)
+		return nn_json_fail(err, err_len, "layer %d: %s", i,
+				    "a learned \"rate\" must start above 0");
+	return NN_OK;
 }
 
 /* Reads one layer object into d; i is the layer's index for messages. */
@@ -1393,7 +1808,9 @@ static int nn_json_layer(json_t *o, int i, struct nn_layer_desc *d, char *err, s
 	v = json_object_get(o, "kind");
 	if (!json_is_string(v) || nn_kind_parse(json_string_value(v), &d->kind) != NN_OK)
 		return nn_json_fail(err, err_len, "layer %d: %s", i,
-				    "\"kind\" must be \"Dense\" or \"Dropout\"");
+				    "\"kind\" must be one of Dense, Dropout, AlphaDropout, "
+				    "GaussianDropout, SpatialDropout1D, DropConnect, "
+				    "ConcreteDropout, VariationalDropout");
 	json_object_foreach(o, key, v) {
 		if (!nn_json_key_known(key, d->kind))
 			return nn_json_fail(err, err_len, "layer %d: unknown key \"%s\"", i, key);
@@ -1406,17 +1823,17 @@ static int nn_json_layer(json_t *o, int i, struct nn_layer_desc *d, char *err, s
 	if (v)
 		strcpy(d->name, json_string_value(v));
 
-	if (d->kind == NN_DROPOUT) {
-		v = json_object_get(o, "rate");
-		if (!json_is_number(v) || !(json_number_value(v) >= 0.0 && json_number_value(v) < 1.0))
-			return nn_json_fail(err, err_len, "layer %d: %s", i,
-					    "\"rate\" must be a number in [0, 1)");
-		d->rate = (float)json_number_value(v);
-		if (d->rate >= 1.0f)
-			return nn_json_fail(err, err_len, "layer %d: %s", i,
-					    "\"rate\" rounds to 1 in float32");
+	if (d->kind != NN_DENSE && nn_json_rate(o, i, d, err, err_len) != NN_OK)
+		return NN_ERR_INVALID;
+	v = json_object_get(o, "steps");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		  json_integer_value(v) > NN_MAX_WIDTH))
+		return nn_json_fail(err, err_len, "layer %d: %s", i,
+				    "\"steps\" must be an integer from 1 to 1048576");
+	if (v)
+		d->steps = (int)json_integer_value(v);
+	if (!nn_kind_is_dense(d->kind))
 		return NN_OK;
-	}
 
 	v = json_object_get(o, "units");
 	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > NN_MAX_WIDTH)

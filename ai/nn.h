@@ -31,9 +31,20 @@ const char *nn_strerror(int status);
 
 enum nn_act { NN_ACT_LINEAR, NN_ACT_RELU, NN_ACT_SELU, NN_ACT_TANH, NN_ACT_SIGMOID, NN_ACT_SOFTMAX };
 
-/* Layer kinds. New kinds (other dropout variants) are appended, so the
- * numbers of existing kinds never change. */
-enum nn_kind { NN_DENSE, NN_DROPOUT };
+/* Layer kinds. New kinds are appended, so the numbers of existing kinds
+ * never change. The dropout variants after NN_DROPOUT are computed by the
+ * drop module; DropConnect, ConcreteDropout and VariationalDropout are Dense
+ * layers with dropout inside, and in eval mode they are plain Dense layers. */
+enum nn_kind {
+	NN_DENSE,
+	NN_DROPOUT,
+	NN_ALPHA_DROPOUT,
+	NN_GAUSSIAN_DROPOUT,
+	NN_SPATIAL_DROPOUT_1D,
+	NN_DROP_CONNECT,
+	NN_CONCRETE_DROPOUT,
+	NN_VARIATIONAL_DROPOUT,
+};
 
 enum nn_mode { NN_EVAL, NN_TRAIN };
 
@@ -47,7 +58,12 @@ enum nn_init { NN_INIT_AUTO, NN_INIT_GLOROT_UNIFORM, NN_INIT_LECUN_NORMAL };
  * kind uses is always valid, and fields added for future kinds go at the end
  * with 0 meaning their default, so existing initializers keep working.
  *   Dense:   units, act, use_bias, init
- *   Dropout: rate in [0, 1)
+ *   Dropout, AlphaDropout, GaussianDropout: rate in [0, 1)
+ *   SpatialDropout1D: rate in [0, 1), steps (the input is [steps][channels]
+ *            with channels = inputs / steps; 0 means 1)
+ *   DropConnect: units, act, use_bias, init, rate in [0, 1)
+ *   ConcreteDropout, VariationalDropout: units, act, use_bias, init, and
+ *            rate in (0, 1), the initial rate of the learned dropout
  * name is optional: "" gets an automatic name (dense_1, dropout_1, ...).
  * Names are at most NN_NAME_MAX - 1 characters from [A-Za-z0-9_.-] and are
  * unique within a model. */
@@ -59,6 +75,7 @@ struct nn_layer_desc {
 	float rate;
 	char name[NN_NAME_MAX];
 	enum nn_init init;
+	int steps;
 };
 
 struct nn_model;
@@ -104,6 +121,44 @@ float *nn_bias_grad(struct nn_model *m, int i);
 /* Returns the number of trainable floats in the model. */
 size_t nn_n_params(const struct nn_model *m);
 
+/* Returns the learned dropout parameters of layer i and sets *count, or
+ * NULL with *count 0 for a layer without them: ConcreteDropout has one,
+ * p_logit (the rate is its sigmoid); VariationalDropout has one log alpha
+ * per input unit. Callers may write through the pointer. */
+float *nn_drop_params(struct nn_model *m, int i, int *count);
+
+/* Returns the gradients of nn_drop_params after nn_loss_grad, or NULL. */
+float *nn_drop_params_grad(struct nn_model *m, int i);
+
+/* Writes layer i's current dropout rates to rates (at most cap of them) and
+ * returns how many it has: 1 for Dropout, AlphaDropout, GaussianDropout,
+ * SpatialDropout1D, DropConnect and ConcreteDropout (its learned rate),
+ * inputs for VariationalDropout (alpha / (1 + alpha) per input unit), and 0
+ * for Dense or an index out of range. rates may be NULL when cap is 0, to
+ * ask for the count. */
+int nn_drop_rates(const struct nn_model *m, int i, float *rates, int cap);
+
+/* Sets N, the number of training samples that scales the regularizers of
+ * ConcreteDropout and VariationalDropout (per-sample loss = mean
+ * cross-entropy + regularizer / N). nn_fit sets it to its training rows;
+ * until set, each batch's size is used. Returns NN_OK or NN_ERR_INVALID
+ * (n_data < 1 or not finite). */
+int nn_set_data_size(struct nn_model *m, double n_data);
+
+/* Warnings about a valid but doubtful model, as bits of nn_warnings(). */
+enum nn_warning {
+	NN_WARN_ALPHA_ACTIVATION = 1u << 0, /* AlphaDropout after a non-selu layer */
+	NN_WARN_ALPHA_INIT = 1u << 1,       /* selu before AlphaDropout, Glorot kernel */
+};
+
+/* Returns the model's warning bits and, when layer is not NULL, the index
+ * of the first layer that raised one (-1 when none). The library never
+ * prints them; the command line decides. */
+unsigned nn_warnings(const struct nn_model *m, int *layer);
+
+/* Returns a one-line description of one warning bit, or NULL. */
+const char *nn_warning_text(unsigned bit);
+
 /* Returns Keras's name of an activation ("linear", "relu", "selu", "tanh",
  * "sigmoid", "softmax"), or NULL for a value outside the enum. */
 const char *nn_act_name(enum nn_act a);
@@ -113,6 +168,12 @@ int nn_act_parse(const char *name, enum nn_act *out);
 
 /* Returns Keras's class name of a layer kind ("Dense", "Dropout"), or NULL. */
 const char *nn_kind_name(enum nn_kind k);
+
+/* Returns 1 for the kinds with a kernel and bias, which compute as a Dense
+ * layer in eval mode (Dense, DropConnect, ConcreteDropout,
+ * VariationalDropout), and 0 for the others. Exporters write these as Dense
+ * layers with nn_kernel and nn_bias. */
+int nn_kind_is_dense(enum nn_kind k);
 
 /* Parses a Keras class name of a layer kind. Returns NN_OK or NN_ERR_INVALID. */
 int nn_kind_parse(const char *name, enum nn_kind *out);
@@ -129,6 +190,16 @@ int nn_reference_layers(struct nn_layer_desc layers[NN_REFERENCE_LAYERS]);
  * space; later calls allocate nothing. Dropout layers are the identity.
  * Returns NN_OK, NN_ERR_INVALID (n < 1 or NULL pointers) or NN_ERR_NOMEM. */
 int nn_predict(struct nn_model *m, const float *x, int n, float *y);
+
+/* Monte Carlo dropout: runs passes >= 1 forward passes of the same n rows
+ * with every dropout layer in training mode, drawing from rng (or the
+ * model's generator when NULL), and writes the mean and the standard
+ * deviation (over passes, divided by passes) of each output to mean and
+ * std, both [n][outputs]. std may be NULL. Allocates only the first time a
+ * batch size is larger than any before. Returns NN_OK, NN_ERR_INVALID or
+ * NN_ERR_NOMEM. */
+int nn_mc_predict(struct nn_model *m, const float *x, int n, int passes, struct rng *rng,
+		  float *mean, float *std);
 
 /* Runs the model in the given mode. In NN_TRAIN mode dropout layers draw
  * their masks from rng, or from the model's own generator when rng is NULL;
@@ -147,7 +218,10 @@ struct nn_data {
 };
 
 /* Computes the mean categorical cross-entropy of a batch and its gradients
- * without changing weights or optimizer state. Probabilities are rescaled to
+ * without changing weights or optimizer state. In NN_TRAIN mode the loss
+ * also includes the regularizers of ConcreteDropout and VariationalDropout
+ * layers (see nn_set_data_size); in NN_EVAL mode it is the cross-entropy
+ * alone. Probabilities are rescaled to
  * sum 1 and clipped to [1e-7, 1 - 1e-7] as Keras does, so the loss stays
  * finite, and a clipped probability passes no gradient. In NN_TRAIN mode
  * dropout draws from rng (or the model's generator when NULL). Sets *loss
@@ -264,8 +338,11 @@ int nn_load(struct nn_model **out, const unsigned char *buf, size_t len);
  *   {"inputs":6,"layers":[{"kind":"Dense","units":64,"activation":"relu",
  *    "use_bias":true},{"kind":"Dropout","rate":0.5}, ...]}
  * Dense keys: units (required), activation ("linear"), use_bias (true),
- * kernel_initializer ("glorot_uniform" or "lecun_normal"), name. Dropout
- * keys: rate (required), name. Unknown keys are errors. On error returns
+ * kernel_initializer ("glorot_uniform" or "lecun_normal"), name. Dropout,
+ * AlphaDropout and GaussianDropout keys: rate (required), name.
+ * SpatialDropout1D adds steps (1). DropConnect, ConcreteDropout and
+ * VariationalDropout take Dense's keys plus rate (required). Unknown keys
+ * are errors. On error returns
  * NN_ERR_INVALID (or NN_ERR_NOMEM) and writes one line naming the problem to
  * err (when err_len > 0). */
 int nn_from_json(struct nn_model **out, const char *json, uint64_t seed, char *err,

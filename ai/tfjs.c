@@ -14,7 +14,12 @@
  * "<layer>/kernel" with shape [inputs, units] (Keras order, row-major) and
  * "<layer>/bias" with shape [units], float32, in layer order in the single
  * file TFJS_WEIGHTS_FILE, and ttypong's metadata under
- * userDefinedMetadata.ttypong. */
+ * userDefinedMetadata.ttypong. Dropout variants that TF.js has keep their
+ * class (AlphaDropout, GaussianDropout, and SpatialDropout1D between a
+ * Reshape to [steps, channels] and a Flatten). DropConnect, ConcreteDropout
+ * and VariationalDropout are written as the Dense layer they compute in
+ * eval mode; the metadata's "dropout" list names every dropout layer's
+ * variant and its rates. */
 #include "tfjs.h"
 
 #include <assert.h>
@@ -52,7 +57,8 @@
 /* The characters that the network library allows in layer names. */
 #define TFJS_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
-#define TFJS_SUPPORTED_LAYERS "Dense, Dropout, AlphaDropout, GaussianDropout, InputLayer"
+#define TFJS_SUPPORTED_LAYERS \
+	"Dense, Dropout, AlphaDropout, GaussianDropout, InputLayer, and SpatialDropout1D between Reshape and Flatten"
 
 static int tfjs_fail(struct tfjs_error *err, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -396,13 +402,13 @@ static int tfjs_layer_names(struct nn_model *m, char (*names)[TFJS_NAME_MAX],
 	for (int i = 0; i < n; i++) {
 		const struct nn_layer_desc *l = nn_layer(m, i);
 
-		if (l->kind == NN_DENSE)
+		if (nn_kind_is_dense(l->kind))
 			n_dense++;
 		else
 			n_dropout++;
 		if (l->name[0])
 			snprintf(names[i], TFJS_NAME_MAX, "%s", l->name);
-		else if (l->kind == NN_DENSE)
+		else if (nn_kind_is_dense(l->kind))
 			snprintf(names[i], TFJS_NAME_MAX, "dense_%d", n_dense);
 		else
 			snprintf(names[i], TFJS_NAME_MAX, "dropout_%d", n_dropout);
@@ -442,11 +448,93 @@ static json_t *tfjs_dense_json(const struct nn_layer_desc *l, const char *name)
 			 "name", name, "trainable", 1, "dtype", "float32");
 }
 
+/* Dropout, AlphaDropout, GaussianDropout and SpatialDropout1D, under their
+ * TF.js class names with the config keys TF.js 4.22 writes. */
 static json_t *tfjs_dropout_json(const struct nn_layer_desc *l, const char *name)
 {
-	return json_pack("{s:s, s:{s:f, s:n, s:n, s:s, s:b, s:s}}", "class_name", "Dropout", "config",
+	const char *cls = nn_kind_name(l->kind);
+
+	if (l->kind == NN_GAUSSIAN_DROPOUT)
+		return json_pack("{s:s, s:{s:f, s:s, s:b, s:s}}", "class_name", cls, "config",
+				 "rate", (double)l->rate, "name", name, "trainable", 1, "dtype", "float32");
+	return json_pack("{s:s, s:{s:f, s:n, s:n, s:s, s:b, s:s}}", "class_name", cls, "config",
 			 "rate", (double)l->rate, "noise_shape", "seed", "name", name,
 			 "trainable", 1, "dtype", "float32");
+}
+
+/* A shape-only layer (Reshape to [steps, channels], or Flatten when steps is
+ * 0) named after the SpatialDropout1D layer it serves. */
+static json_t *tfjs_shape_json(const char *name, const char *suffix, int steps, int channels)
+{
+	char full[TFJS_NAME_MAX + 16];
+
+	snprintf(full, sizeof(full), "%s_%s", name, suffix);
+	if (steps == 0)
+		return json_pack("{s:s, s:{s:s, s:b, s:s}}", "class_name", "Flatten", "config",
+				 "name", full, "trainable", 1, "dtype", "float32");
+	return json_pack("{s:s, s:{s:[i, i], s:s, s:b, s:s}}", "class_name", "Reshape", "config",
+			 "target_shape", steps, channels, "name", full, "trainable", 1, "dtype", "float32");
+}
+
+/* Appends the TF.js layers of model layer i to layers: one, or three for
+ * SpatialDropout1D. The first layer of the model carries the input shape. */
+static int tfjs_append_layer(json_t *layers, struct nn_model *m, int i, const char *name)
+{
+	const struct nn_layer_desc *l = nn_layer(m, i);
+	int in = nn_layer_inputs(m, i);
+	json_t *parts[3] = { NULL, NULL, NULL };
+	int n = 0, bad = 0;
+
+	if (nn_kind_is_dense(l->kind)) {
+		parts[n++] = tfjs_dense_json(l, name);
+	} else if (l->kind == NN_SPATIAL_DROPOUT_1D) {
+		parts[n++] = tfjs_shape_json(name, "reshape", l->steps, in / l->steps);
+		parts[n++] = tfjs_dropout_json(l, name);
+		parts[n++] = tfjs_shape_json(name, "flatten", 0, 0);
+	} else {
+		parts[n++] = tfjs_dropout_json(l, name);
+	}
+
+	/* Keras's Sequential takes the input shape from its first layer. */
+	if (parts[0] && i == 0)
+		bad |= json_object_set_new(json_object_get(parts[0], "config"), "batch_input_shape",
+					   json_pack("[n, i]", nn_n_inputs(m))) != 0;
+	for (int k = 0; k < n; k++)
+		bad |= !parts[k] || json_array_append_new(layers, parts[k]) != 0;
+	return bad ? -1 : 0;
+}
+
+/* The metadata's "dropout" list: for every dropout layer, its name (as in
+ * the topology), variant, configured rate and current rates (the learned
+ * ones for ConcreteDropout and VariationalDropout, one per input unit for
+ * the latter). */
+static json_t *tfjs_dropout_meta(struct nn_model *m, char (*names)[TFJS_NAME_MAX])
+{
+	json_t *list = json_array();
+
+	for (int i = 0; list && i < nn_n_layers(m); i++) {
+		const struct nn_layer_desc *l = nn_layer(m, i);
+		int count = nn_drop_rates(m, i, NULL, 0);
+		float *rates;
+		json_t *entry, *values;
+
+		if (l->kind == NN_DENSE)
+			continue;
+		rates = calloc((size_t)count + 1, sizeof(*rates));
+		values = json_array();
+		if (rates)
+			nn_drop_rates(m, i, rates, count);
+		for (int k = 0; rates && values && k < count; k++)
+			json_array_append_new(values, json_real(rates[k]));
+		entry = json_pack("{s:s, s:s, s:f, s:o}", "layer", names[i], "variant",
+				  nn_kind_name(l->kind), "rate", (double)l->rate, "rates", values);
+		free(rates);
+		if (!entry || json_array_append_new(list, entry) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	return list;
 }
 
 static json_t *tfjs_string_array(const char *const *names, int n)
@@ -529,18 +617,17 @@ static int tfjs_build_export(struct nn_model *m, const struct tfjs_meta *meta,
 	layers = json_object_get(json_object_get(json_object_get(root, "modelTopology"), "config"), "layers");
 	specs = json_object_get(json_array_get(json_object_get(root, "weightsManifest"), 0), "weights");
 
+	if (json_object_set_new(json_object_get(json_object_get(root, "userDefinedMetadata"), TFJS_META_KEY),
+				"dropout", tfjs_dropout_meta(m, names)) != 0) {
+		rc = tfjs_fail(err, TFJS_ERR_NOMEM, "out of memory building %s", TFJS_MODEL_FILE);
+		goto out;
+	}
 	for (int i = 0; i < n; i++) {
 		const struct nn_layer_desc *l = nn_layer(m, i);
 		int in = nn_layer_inputs(m, i);
-		json_t *lj = l->kind == NN_DENSE ? tfjs_dense_json(l, names[i]) : tfjs_dropout_json(l, names[i]);
-		int bad = !lj;
+		int bad = tfjs_append_layer(layers, m, i, names[i]) != 0;
 
-		/* Keras's Sequential takes the input shape from its first layer. */
-		if (lj && i == 0)
-			bad |= json_object_set_new(json_object_get(lj, "config"), "batch_input_shape",
-						   json_pack("[n, i]", nn_n_inputs(m))) != 0;
-		bad |= json_array_append_new(layers, lj) != 0;
-		if (l->kind == NN_DENSE) {
+		if (nn_kind_is_dense(l->kind)) {
 			bad |= tfjs_add_spec(specs, names[i], "kernel", in, l->units) != 0;
 			n_floats += (size_t)in * (size_t)l->units;
 			if (nn_bias(m, i)) {
@@ -564,7 +651,7 @@ static int tfjs_build_export(struct nn_model *m, const struct tfjs_meta *meta,
 		size_t nk = (size_t)nn_layer_inputs(m, i) * (size_t)l->units;
 		const float *k = nn_kernel(m, i), *b = nn_bias(m, i);
 
-		if (l->kind != NN_DENSE)
+		if (!nn_kind_is_dense(l->kind))
 			continue;
 		for (size_t j = 0; j < nk; j++, pos += 4)
 			tfjs_put_float(buf + pos, k[j]);
@@ -672,6 +759,7 @@ struct tfjs_layer {
 	struct nn_layer_desc desc;
 	int kernel_entry;		/* manifest entry that set the kernel, from 1; 0 if none */
 	int bias_entry;
+	int reshape_width;		/* SpatialDropout1D: steps x channels of its Reshape */
 };
 
 struct tfjs_import {
@@ -683,6 +771,11 @@ struct tfjs_import {
 	struct tfjs_layer *layers;
 	int n_layers;
 	int input_units;		/* from the input shape; 0 if the file gives none */
+	/* A Reshape to [steps, channels] opens a SpatialDropout1D, which a
+	 * Flatten must close; ttypong's exports write that pattern. */
+	int reshape_steps;		/* steps of an open Reshape, 0 if none */
+	int reshape_width;
+	int need_flatten;		/* a SpatialDropout1D awaits its Flatten */
 	unsigned char *data;		/* all weight files concatenated */
 	size_t data_len;
 	char files[512];		/* their names, for messages */
@@ -1021,7 +1114,8 @@ static int tfjs_read_dense(struct tfjs_import *imp, json_t *config, struct tfjs_
 	return tfjs_read_activation(imp, config, l->position, name, &l->desc.act);
 }
 
-/* Dropout, AlphaDropout and GaussianDropout are all identity at inference. */
+/* Dropout, AlphaDropout and GaussianDropout: identity at inference, and
+ * each keeps its own training noise. */
 static int tfjs_read_dropout(struct tfjs_import *imp, json_t *config, struct tfjs_layer *l,
 			     const char *name)
 {
@@ -1030,10 +1124,51 @@ static int tfjs_read_dropout(struct tfjs_import *imp, json_t *config, struct tfj
 	if (!json_is_number(rate) || json_number_value(rate) < 0 || json_number_value(rate) >= 1)
 		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': %s needs a \"rate\" in [0, 1)",
 				 imp->path, l->position, name, l->class_name);
-	/* TODO: AlphaDropout and GaussianDropout become plain Dropout, because the
-	 * network library has no layer kinds for their training-time noise. */
-	l->desc.kind = NN_DROPOUT;
+	if (nn_kind_parse(l->class_name, &l->desc.kind) != NN_OK)
+		l->desc.kind = NN_DROPOUT;
 	l->desc.rate = (float)json_number_value(rate);
+	return TFJS_OK;
+}
+
+/* SpatialDropout1D after its Reshape: the layer's steps come from there. */
+static int tfjs_read_spatial(struct tfjs_import *imp, json_t *config, struct tfjs_layer *l,
+			     const char *name)
+{
+	int rc = tfjs_read_dropout(imp, config, l, name);
+
+	l->desc.steps = imp->reshape_steps;
+	l->reshape_width = imp->reshape_width;
+	imp->reshape_steps = 0;
+	imp->need_flatten = 1;
+	return rc;
+}
+
+/* Reshape and Flatten, accepted only around a SpatialDropout1D layer. */
+static int tfjs_read_shape_layer(struct tfjs_import *imp, const char *cls, json_t *config,
+				 int pos, const char *name)
+{
+	json_t *target = json_object_get(config, "target_shape");
+	const char *next = json_string_value(json_object_get(json_array_get(imp->chain, (size_t)pos),
+							     "class_name"));
+	int alone = strcmp(cls, "Flatten") == 0 ? !imp->need_flatten :
+		    imp->need_flatten || !next || strcmp(next, "SpatialDropout1D") != 0;
+
+	if (alone)
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d '%s': layer type %s is not supported (supported: %s)",
+				 imp->path, pos, name, cls, TFJS_SUPPORTED_LAYERS);
+	if (strcmp(cls, "Flatten") == 0) {
+		imp->need_flatten = 0;
+		return TFJS_OK;
+	}
+	if (!json_is_array(target) || json_array_size(target) != 2 ||
+	    !json_is_integer(json_array_get(target, 0)) || !json_is_integer(json_array_get(target, 1)) ||
+	    json_integer_value(json_array_get(target, 0)) < 1 ||
+	    json_integer_value(json_array_get(target, 1)) < 1 ||
+	    json_integer_value(json_array_get(target, 0)) * json_integer_value(json_array_get(target, 1)) > INT_MAX / 4)
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d '%s': Reshape needs a \"target_shape\" of two positive integers",
+				 imp->path, pos, name);
+	imp->reshape_steps = (int)json_integer_value(json_array_get(target, 0));
+	imp->reshape_width = imp->reshape_steps * (int)json_integer_value(json_array_get(target, 1));
 	return TFJS_OK;
 }
 
@@ -1054,6 +1189,11 @@ static int tfjs_read_layer(struct tfjs_import *imp, json_t *lj, int pos)
 		rc = tfjs_read_input_shape(imp, config, pos, name);
 	if (rc || strcmp(cls, "InputLayer") == 0)
 		return rc;
+	if (strcmp(cls, "Reshape") == 0 || strcmp(cls, "Flatten") == 0)
+		return tfjs_read_shape_layer(imp, cls, config, pos, name);
+	if (imp->need_flatten)
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d '%s': layer type %s follows a SpatialDropout1D, which only a Flatten may follow",
+				 imp->path, pos, name, cls);
 
 	l = &imp->layers[imp->n_layers];
 	memset(l, 0, sizeof(*l));
@@ -1078,6 +1218,8 @@ static int tfjs_read_layer(struct tfjs_import *imp, json_t *lj, int pos)
 	else if (strcmp(cls, "Dropout") == 0 || strcmp(cls, "AlphaDropout") == 0 ||
 		 strcmp(cls, "GaussianDropout") == 0)
 		rc = tfjs_read_dropout(imp, config, l, name);
+	else if (strcmp(cls, "SpatialDropout1D") == 0 && imp->reshape_steps)
+		rc = tfjs_read_spatial(imp, config, l, name);
 	else
 		rc = tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d '%s': layer type %s is not supported (supported: %s)",
 			       imp->path, pos, name, cls, TFJS_SUPPORTED_LAYERS);
@@ -1098,6 +1240,9 @@ static int tfjs_read_layers(struct tfjs_import *imp, int n_inputs, int n_outputs
 		rc = tfjs_read_layer(imp, json_array_get(imp->chain, i), (int)i + 1);
 	if (rc)
 		return rc;
+	if (imp->reshape_steps || imp->need_flatten)
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: the model ends before the Flatten that closes its SpatialDropout1D",
+				 imp->path);
 
 	if (imp->input_units && imp->input_units != n_inputs)
 		return tfjs_fail(imp->err, TFJS_ERR_SHAPE, "%s: the model takes %d inputs but ttypong gives %d",
@@ -1290,7 +1435,7 @@ static int tfjs_assign(struct tfjs_import *imp, struct nn_model *m, int li,
 	int *slot = is_kernel ? &l->kernel_entry : &l->bias_entry;
 	float *dst;
 
-	if (l->desc.kind != NN_DENSE)
+	if (!nn_kind_is_dense(l->desc.kind))
 		return tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weight '%s' belongs to layer %d '%s' (%s), which has no weights",
 				 imp->path, e->name, l->position, l->desc.name, l->class_name);
 	if (!is_kernel && strcmp(what, "bias") != 0)
@@ -1367,7 +1512,7 @@ static int tfjs_read_weights(struct tfjs_import *imp, struct nn_model *m)
 	for (int i = 0; i < imp->n_layers; i++) {
 		const struct tfjs_layer *l = &imp->layers[i];
 
-		if (l->desc.kind != NN_DENSE)
+		if (!nn_kind_is_dense(l->desc.kind))
 			continue;
 		if (!l->kernel_entry || (l->desc.use_bias && !l->bias_entry))
 			return tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: the weights manifest has no %s for layer %d '%s'",
@@ -1430,6 +1575,69 @@ static int tfjs_read_info(struct tfjs_import *imp, struct tfjs_info *info)
 	return TFJS_OK;
 }
 
+/* The metadata's "dropout" entry for layer name, or NULL. */
+static json_t *tfjs_dropout_entry(struct tfjs_import *imp, const char *name)
+{
+	json_t *meta = json_object_get(json_object_get(imp->root, "userDefinedMetadata"), TFJS_META_KEY);
+	json_t *entry;
+	size_t i;
+
+	json_array_foreach(json_object_get(meta, "dropout"), i, entry)
+		if (json_is_string(json_object_get(entry, "layer")) &&
+		    strcmp(json_string_value(json_object_get(entry, "layer")), name) == 0)
+			return entry;
+	return NULL;
+}
+
+/* Turns a Dense layer back into the DropConnect, ConcreteDropout or
+ * VariationalDropout layer that ttypong exported it from, when the
+ * metadata's "dropout" list names it. */
+static int tfjs_restore_variant(struct tfjs_import *imp, struct tfjs_layer *l)
+{
+	json_t *entry = tfjs_dropout_entry(imp, l->desc.name);
+	json_t *rate = json_object_get(entry, "rate");
+	const char *variant = json_string_value(json_object_get(entry, "variant"));
+	enum nn_kind kind;
+
+	if (!entry || l->desc.kind != NN_DENSE)
+		return TFJS_OK;
+	if (!variant || nn_kind_parse(variant, &kind) != NN_OK || !nn_kind_is_dense(kind) ||
+	    kind == NN_DENSE || !json_is_number(rate) || !(json_number_value(rate) >= 0.0) ||
+	    !(json_number_value(rate) < 1.0))
+		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: userDefinedMetadata.%s.dropout: the entry of Dense layer %d '%s' needs a Dense variant and a \"rate\" in [0, 1)",
+				 imp->path, TFJS_META_KEY, l->position, l->desc.name);
+	l->desc.kind = kind;
+	l->desc.rate = (float)json_number_value(rate);
+	return TFJS_OK;
+}
+
+/* Sets the learned rates of restored ConcreteDropout and
+ * VariationalDropout layers from the metadata's "rates". */
+static int tfjs_restore_rates(struct tfjs_import *imp, struct nn_model *m)
+{
+	for (int i = 0; i < imp->n_layers; i++) {
+		const struct tfjs_layer *l = &imp->layers[i];
+		json_t *rates = json_object_get(tfjs_dropout_entry(imp, l->desc.name), "rates");
+		int count;
+		float *params = nn_drop_params(m, i, &count);
+
+		if (!params || !nn_kind_is_dense(l->desc.kind))
+			continue;
+		if (!json_is_array(rates) || json_array_size(rates) != (size_t)count)
+			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: userDefinedMetadata.%s.dropout: layer %d '%s' needs %d learned rates",
+					 imp->path, TFJS_META_KEY, l->position, l->desc.name, count);
+		for (int k = 0; k < count; k++) {
+			double r = json_number_value(json_array_get(rates, (size_t)k));
+
+			if (!(r > 0.0 && r < 1.0))
+				return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: userDefinedMetadata.%s.dropout: layer %d '%s' has a learned rate outside (0, 1)",
+						 imp->path, TFJS_META_KEY, l->position, l->desc.name);
+			params[k] = (float)(log(r) - log1p(-r));
+		}
+	}
+	return TFJS_OK;
+}
+
 static int tfjs_build_model(struct tfjs_import *imp, struct nn_model **out, int n_inputs)
 {
 	struct nn_layer_desc *descs = calloc((size_t)imp->n_layers, sizeof(*descs));
@@ -1437,13 +1645,31 @@ static int tfjs_build_model(struct tfjs_import *imp, struct nn_model **out, int 
 
 	if (!descs)
 		return tfjs_fail(imp->err, TFJS_ERR_NOMEM, "out of memory");
-	for (int i = 0; i < imp->n_layers; i++)
+	for (int i = 0; i < imp->n_layers; i++) {
+		st = tfjs_restore_variant(imp, &imp->layers[i]);
+		if (st) {
+			free(descs);
+			return st;
+		}
 		descs[i] = imp->layers[i].desc;
+	}
 	st = nn_create(out, n_inputs, descs, imp->n_layers, 0);
 	free(descs);
 	if (st != NN_OK)
 		return tfjs_fail(imp->err, TFJS_ERR_NN, "%s: the network library rejected the model: %s",
 				 imp->path, nn_strerror(st));
+	for (int i = 0; i < imp->n_layers; i++) {
+		const struct tfjs_layer *l = &imp->layers[i];
+
+		int width = nn_layer_inputs(*out, i);
+
+		if (l->reshape_width && l->reshape_width != width) {
+			nn_free(*out);
+			*out = NULL;
+			return tfjs_fail(imp->err, TFJS_ERR_SHAPE, "%s: layer %d '%s' reshapes %d values into %d",
+					 imp->path, l->position, l->desc.name, width, l->reshape_width);
+		}
+	}
 	return TFJS_OK;
 }
 
@@ -1484,6 +1710,8 @@ int tfjs_import_file(struct nn_model **out, const char *path, int n_inputs,
 		rc = tfjs_build_model(&imp, &m, n_inputs);
 	if (!rc)
 		rc = tfjs_read_weights(&imp, m);
+	if (!rc)
+		rc = tfjs_restore_rates(&imp, m);
 	if (!rc && info)
 		rc = tfjs_read_info(&imp, info);
 
@@ -1684,7 +1912,7 @@ static void tfjs_put_c_body(FILE *f, struct nn_model *m, const char *p, const ch
 	for (int i = 0; i < n; i++) {
 		const struct nn_layer_desc *l = nn_layer(m, i);
 
-		if (l->kind != NN_DENSE)
+		if (!nn_kind_is_dense(l->kind))
 			continue;
 		fprintf(f, "static const float %s_kernel_%d[%d * %d] = {", p, i, nn_layer_inputs(m, i), l->units);
 		tfjs_put_c_floats(f, nn_kernel(m, i), (size_t)nn_layer_inputs(m, i) * (size_t)l->units);
@@ -1700,16 +1928,16 @@ static void tfjs_put_c_body(FILE *f, struct nn_model *m, const char *p, const ch
 	for (int i = 0; i < n; i++) {
 		const struct nn_layer_desc *l = nn_layer(m, i);
 		char kernel[TFJS_NAME_MAX + 32] = "NULL", bias[TFJS_NAME_MAX + 32] = "NULL";
-		int units = l->kind == NN_DENSE ? l->units : nn_layer_inputs(m, i);
+		int units = nn_kind_is_dense(l->kind) ? l->units : nn_layer_inputs(m, i);
 
-		if (l->kind == NN_DENSE)
+		if (nn_kind_is_dense(l->kind))
 			snprintf(kernel, sizeof(kernel), "%s_kernel_%d", p, i);
-		if (l->kind == NN_DENSE && nn_bias(m, i))
+		if (nn_kind_is_dense(l->kind) && nn_bias(m, i))
 			snprintf(bias, sizeof(bias), "%s_bias_%d", p, i);
-		fprintf(f, "\t{ %s_%s, ", up, l->kind == NN_DENSE ? "DENSE" : "DROPOUT");
+		fprintf(f, "\t{ %s_%s, ", up, nn_kind_is_dense(l->kind) ? "DENSE" : "DROPOUT");
 		tfjs_put_c_string(f, names[i]);
 		fprintf(f, ", %d, %d, %s_%s, ", nn_layer_inputs(m, i), units, up, tfjs_c_act_names[l->act]);
-		tfjs_put_c_float(f, l->kind == NN_DENSE ? 0.0f : l->rate);
+		tfjs_put_c_float(f, nn_kind_is_dense(l->kind) ? 0.0f : l->rate);
 		fprintf(f, ", %s, %s },\n", kernel, bias);
 	}
 	fputs("};\n\n", f);
@@ -1745,12 +1973,12 @@ int tfjs_write_c_header(struct nn_model *m, const char *path, const char *prefix
 		up[i] = (char)toupper((unsigned char)prefix[i]);
 	for (int i = 0; i < nn_n_layers(m); i++) {
 		const struct nn_layer_desc *l = nn_layer(m, i);
-		size_t nk = l->kind == NN_DENSE ? (size_t)nn_layer_inputs(m, i) * (size_t)l->units : 0;
+		size_t nk = nn_kind_is_dense(l->kind) ? (size_t)nn_layer_inputs(m, i) * (size_t)l->units : 0;
 
 		for (size_t j = 0; j < nk; j++)
 			if (!isfinite(nn_kernel(m, i)[j]))
 				return tfjs_fail(err, TFJS_ERR_ARG, "layer %d kernel holds a value that is not finite", i + 1);
-		for (int j = 0; l->kind == NN_DENSE && nn_bias(m, i) && j < l->units; j++)
+		for (int j = 0; nn_kind_is_dense(l->kind) && nn_bias(m, i) && j < l->units; j++)
 			if (!isfinite(nn_bias(m, i)[j]))
 				return tfjs_fail(err, TFJS_ERR_ARG, "layer %d bias holds a value that is not finite", i + 1);
 	}

@@ -14,9 +14,12 @@
 
 #include "core.h"
 #include "ctrl.h"
+#include "lab.h"
+#include "learn.h"
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
+#include "ui.h"
 
 #define CLI_VERSION "0.1.0"
 
@@ -30,16 +33,16 @@ static int cli_cmd_sim(int argc, char **argv);
 static int cli_cmd_unavailable(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
-	{"play", cli_cmd_unavailable, "play against the learning AI (the default)"},
-	{"watch", cli_cmd_unavailable, "watch the AI learn against the tracker or itself"},
-	{"train", cli_cmd_unavailable, "play headless rounds and train between them"},
-	{"eval", cli_cmd_unavailable, "measure a model's return rate headless"},
-	{"models", cli_cmd_unavailable, "list the model versions in the save"},
+	{"play", ui_cmd_play, "play against the learning AI (the default)"},
+	{"watch", ui_cmd_watch, "watch the AI learn against the tracker or itself"},
+	{"train", learn_cmd_train, "play headless rounds and train between them"},
+	{"eval", learn_cmd_eval, "measure a model's return rate headless"},
+	{"models", learn_cmd_models, "list the model versions in the save"},
 	{"export", cli_cmd_unavailable, "write a model as TF.js Layers, CSV or a C header"},
 	{"import", cli_cmd_unavailable, "store a TF.js Layers model as a model version"},
 	{"predict", cli_cmd_unavailable, "print class probabilities for feature rows"},
 	{"stats", cli_cmd_unavailable, "summarize the save"},
-	{"lab", cli_cmd_unavailable, "compare dropout settings on the same data"},
+	{"lab", lab_cli, "compare dropout settings on the same data"},
 	{"sim", cli_cmd_sim, "play headless rounds between scripted players into the save"},
 };
 

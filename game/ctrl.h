@@ -24,7 +24,7 @@ struct ctrl_ops {
 	const char *kind;	/* "human", "tracker", "random", "net", ... */
 
 	/* Chooses the move for c->side from s. May set c->probs and
-	 * c->has_probs. Must not allocate. */
+	 * c->has_probs, and c->spread and c->has_spread. Must not allocate. */
 	enum core_move (*decide)(struct ctrl *c, const struct core_state *s,
 				 const struct core_config *cfg);
 
@@ -66,6 +66,11 @@ struct ctrl {
 	enum core_move move;		/* the latest decision */
 	bool has_probs;			/* probs holds the latest decision's class probabilities */
 	float probs[CORE_MOVE_COUNT];	/* indexed by enum core_move */
+	/* With MC dropout, probs holds the mean over the passes and spread the
+	 * standard deviation of each class's probability: the network's
+	 * uncertainty, for confidence displays. */
+	bool has_spread;
+	float spread[CORE_MOVE_COUNT];	/* indexed by enum core_move */
 	union {
 		struct ctrl_human human;
 		struct ctrl_tracker tracker;

@@ -354,7 +354,7 @@ static const struct bad_case bad_cases[] = {
 	{ "no topology", "\"modelTopology\"", "\"topology\"", 172, TFJS_ERR_FORMAT, "no modelTopology" },
 	{ "unknown model class", "\"Sequential\"", "\"Graph\"", 172, TFJS_ERR_UNSUPPORTED, "model class Graph is not supported" },
 	{ "Conv2D layer", "\"Dropout\"", "\"Conv2D\"", 172, TFJS_ERR_UNSUPPORTED,
-	  "model.json: layer 2 'drop': layer type Conv2D is not supported (supported: Dense, Dropout, AlphaDropout, GaussianDropout, InputLayer)" },
+	  "model.json: layer 2 'drop': layer type Conv2D is not supported (supported: Dense, Dropout, AlphaDropout, GaussianDropout, InputLayer, and SpatialDropout1D between Reshape and Flatten)" },
 	{ "unknown activation", "\"relu\"", "\"elu\"", 172, TFJS_ERR_UNSUPPORTED, "layer 1 'd1': activation elu is not supported" },
 	{ "float16 layer", "\"dtype\": \"float32\", \"batch", "\"dtype\": \"float16\", \"batch", 172, TFJS_ERR_UNSUPPORTED,
 	  "dtype float16 is not supported" },
@@ -489,7 +489,7 @@ Test(tfjs, import_functional_chain)
 	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_OK, "import: %s", err.message);
 	cr_assert_eq(nn_n_layers(m), 3, "InputLayer is not a network layer");
 	cr_assert_str_eq(nn_layer(m, 0)->name, "d1", "chain starts at d1");
-	cr_assert_eq(nn_layer(m, 1)->kind, NN_DROPOUT, "GaussianDropout is identity at inference");
+	cr_assert_eq(nn_layer(m, 1)->kind, NN_GAUSSIAN_DROPOUT, "GaussianDropout keeps its kind");
 	cr_assert_str_eq(nn_layer(m, 2)->name, "d2", "chain ends at d2");
 	assert_base_weights(m, 0, 2);
 	nn_free(m);
@@ -555,7 +555,7 @@ Test(tfjs, import_keras2_converter)
 	write_bytes(in_test_dir("s.bin"), strings, sizeof(strings));
 	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, &info, &err), TFJS_OK, "import: %s", err.message);
 	cr_assert_eq(nn_n_layers(m), 3, "InputLayer is not a network layer");
-	cr_assert_eq(nn_layer(m, 1)->kind, NN_DROPOUT, "AlphaDropout is identity at inference");
+	cr_assert_eq(nn_layer(m, 1)->kind, NN_ALPHA_DROPOUT, "AlphaDropout keeps its kind");
 	cr_assert_str_eq(info.converted_by, "TensorFlow.js Converter v4.22.0", "convertedBy");
 	assert_base_weights(m, 0, 2);
 	nn_free(m);

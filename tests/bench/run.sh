@@ -5,7 +5,8 @@
 #   sh tests/bench/run.sh        (make bench builds the C programs first)
 #
 # Every executable in build/release/tests/bench runs in turn, so a new C bench
-# only needs a tests/bench/<name>.c that prints "name value unit" lines. The
+# only needs a tests/bench/<name>.c that prints "name value unit" lines; each
+# other tests/bench/*.sh script runs after them in the same way. The
 # peers are nn_bench.mjs (TF.js cpu and wasm backends) and nn_bench_torch.py
 # (PyTorch, one thread); a peer that cannot run prints a "skipped" line.
 # A ratio above 1 means ttypong is faster: figures in ns are divided the other
@@ -36,6 +37,14 @@ for prog in "$bench_dir"/*; do
 	echo "== $(basename "$prog") (ttypong)"
 	"$prog" | record ttypong
 done
+# Bench scripts (ui_cpu.sh and the like) measure the built ./ttypong itself.
+for script in tests/bench/*.sh; do
+	[ "$(basename "$script")" = run.sh ] && continue
+	[ -f "$script" ] || continue
+	echo "== $(basename "$script") (ttypong)"
+	sh "$script" | record ttypong
+done
+
 if [ $found -eq 0 ]; then
 	echo "run.sh: no bench programs in $bench_dir; run make bench" >&2
 	exit 1

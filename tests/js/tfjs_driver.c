@@ -12,6 +12,11 @@
  *   tfjs_driver reexport PATH DIR [WEB]
  *                                 import PATH and export it to DIR, with the
  *                                 browser page from directory WEB if given
+ *   tfjs_driver export-variant DIR KIND
+ *                                 write a small model with the dropout layer
+ *                                 kind KIND (a JSON kind name) to DIR, then
+ *                                 read CSV feature rows on standard input and
+ *                                 print that model's probabilities
  *
  * Exit status: 0 on success, 1 on a failed step (message on standard error),
  * 2 on a usage error. */
@@ -33,7 +38,8 @@ static const char *const driver_classes[DRIVER_OUTPUTS] = { "up", "stay", "down"
 
 static int driver_usage(void)
 {
-	fputs("usage: tfjs_driver export DIR SEED [ACT] | import PATH | header PATH OUT | reexport PATH DIR [WEB]\n", stderr);
+	fputs("usage: tfjs_driver export DIR SEED [ACT] | import PATH | header PATH OUT | reexport PATH DIR [WEB]"
+	      " | export-variant DIR KIND\n", stderr);
 	return 2;
 }
 
@@ -145,6 +151,65 @@ static int driver_reexport(const char *path, const char *dir, const char *web)
 	return 0;
 }
 
+/* A model on 6 inputs with dropout layer kind in it: noise layers sit after
+ * a hidden Dense layer (SpatialDropout1D on the input, as 2 steps of 3),
+ * and Dense-like kinds replace the last two Dense layers. Learned rates are
+ * moved off their initial values so that an export must carry them. */
+static int driver_export_variant(const char *dir, const char *kind_name)
+{
+	struct nn_layer_desc layers[3] = {
+		{ .kind = NN_DENSE, .units = 8, .act = NN_ACT_SELU, .use_bias = 1 },
+		{ .rate = 0.3f, .steps = 2 },
+		{ .kind = NN_DENSE, .units = DRIVER_OUTPUTS, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
+	};
+	struct tfjs_meta meta = {
+		.model_id = "driver-variant",
+		.feature_names = driver_features, .n_features = DRIVER_INPUTS,
+		.class_names = driver_classes, .n_classes = DRIVER_OUTPUTS,
+	};
+	struct tfjs_error err;
+	struct nn_model *m;
+	enum nn_kind kind;
+	long rows;
+	int st;
+
+	if (nn_kind_parse(kind_name, &kind) != NN_OK || kind == NN_DENSE) {
+		fprintf(stderr, "tfjs_driver: '%s' is not a dropout layer kind\n", kind_name);
+		return 2;
+	}
+	if (kind == NN_SPATIAL_DROPOUT_1D) {
+		layers[1] = layers[0];
+		layers[0] = (struct nn_layer_desc){ .kind = kind, .rate = 0.3f, .steps = 2 };
+	} else if (nn_kind_is_dense(kind)) {
+		layers[1] = (struct nn_layer_desc){ .kind = kind, .units = 5, .act = NN_ACT_TANH,
+						    .use_bias = 1, .rate = 0.3f };
+		layers[2].kind = kind;
+		layers[2].rate = 0.3f;
+	} else {
+		layers[1].kind = kind;
+	}
+	st = nn_create(&m, DRIVER_INPUTS, layers, 3, 77);
+	if (st != NN_OK) {
+		fprintf(stderr, "tfjs_driver: cannot create the model: %s\n", nn_strerror(st));
+		return 1;
+	}
+	for (int i = 0; i < nn_n_layers(m); i++) {
+		int count;
+		float *p = nn_drop_params(m, i, &count);
+
+		for (int k = 0; p && k < count; k++)
+			p[k] += 0.1f * (float)(k % 5) - 0.3f;
+	}
+	st = tfjs_export_dir(m, dir, &meta, NULL, &err);
+	rows = st ? -1 : tfjs_csv_predict(m, stdin, stdout, NULL, driver_classes, &err);
+	nn_free(m);
+	if (st || rows < 0) {
+		fprintf(stderr, "tfjs_driver: %s\n", err.message);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "export") == 0)
@@ -153,6 +218,8 @@ int main(int argc, char **argv)
 		return driver_import(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "header") == 0)
 		return driver_header(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "export-variant") == 0)
+		return driver_export_variant(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "reexport") == 0)
 		return driver_reexport(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	return driver_usage();

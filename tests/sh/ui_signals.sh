@@ -1,0 +1,32 @@
+#!/bin/sh
+# ui: Ctrl-C ends play with status 130, and a crash (SIGSEGV, SIGABRT) still
+# restores the terminal before the process dies of the signal.
+. "$(dirname "$0")/ui_lib.inc"
+
+sane() {
+	screen | grep -Eq '(^|[ ;])echo( |$)' || fail "stty shows no echo ($1)"
+	screen | grep -Eq '(^|[ ;])icanon( |$)' || fail "stty shows no icanon ($1)"
+	screen | grep -q 'Terminal too small\|^You ' && fail "the game screen stayed ($1)"
+}
+
+start 80 24 "$BIN" play --db "$DB"
+wait_for '^You 0 : 0 AI'
+tm send-keys -t test C-c
+wait_exit 130
+sane "Ctrl-C"
+[ "$(sql "SELECT count(*) FROM sessions WHERE ended_ms IS NOT NULL")" = 1 ] ||
+	fail "Ctrl-C left the session open"
+
+for sig in SEGV ABRT; do
+	stop_server
+	start 80 24 "$BIN" play --db "$DB"
+	wait_for '^You 0 : 0 AI'
+	kill -$sig "$(game_pid)"
+	case $sig in
+	SEGV) want=139 ;;
+	ABRT) want=134 ;;
+	esac
+	wait_exit "$want"
+	sane "SIG$sig"
+done
+exit 0
