@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "ctrl.h"
@@ -70,59 +72,117 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-int cli_bad_option(const char *cmd, char **argv)
+int cli_bad_option(const char *cmd, int opt, char **argv)
 {
-	const char *arg = argv[optind - 1];
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	bool long_opt = arg != NULL && strncmp(arg, "--", 2) == 0;
+	int name_len;
 
-	if (optopt && arg && strncmp(arg, "--", 2) != 0)
-		return cli_usage_error(cmd, "invalid option '-%c'", optopt);
-	if (arg && strchr(arg, '=') == NULL && optopt)
-		return cli_usage_error(cmd, "option '%s' requires a value", arg);
-	return cli_usage_error(cmd, "unknown option '%s'", arg ? arg : "?");
+	/* A short option is named by optopt: argv[optind - 1] may be an
+	 * earlier element when the option sits inside a cluster like -xn. */
+	if (!long_opt && opt == ':')
+		return cli_usage_error(cmd, "option '-%c' requires a value", optopt);
+	if (!long_opt)
+		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+
+	/* The name as typed, without any "=VALUE". */
+	name_len = (int)strcspn(arg, "=");
+	if (opt == ':')
+		return cli_usage_error(cmd, "option '%.*s' requires a value", name_len, arg);
+	if (optopt != 0 && arg[name_len] == '=')
+		return cli_usage_error(cmd, "option '%.*s' takes no value", name_len, arg);
+	return cli_usage_error(cmd, "unknown option '%.*s'", name_len, arg);
+}
+
+/* Checks value against the rule in cli.h: an optional '-', then decimal
+ * digits, then, when real is set, an optional fraction and exponent. */
+static bool cli_is_decimal(const char *value, bool real)
+{
+	const char *p = value + (value[0] == '-');
+	size_t digits = strspn(p, "0123456789");
+
+	p += digits;
+	if (real && *p == '.') {
+		size_t fraction = strspn(p + 1, "0123456789");
+
+		digits += fraction;
+		p += 1 + fraction;
+	}
+	if (digits == 0)
+		return false;
+	if (real && (*p == 'e' || *p == 'E')) {
+		p += 1 + (p[1] == '-' || p[1] == '+');
+		if (strspn(p, "0123456789") == 0)
+			return false;
+		p += strspn(p, "0123456789");
+	}
+	return *p == '\0';
 }
 
 int cli_parse_long(const char *cmd, const char *opt, const char *value,
 		   long min, long max, long *out)
 {
-	char *end;
 	long v;
 
+	if (!cli_is_decimal(value, false))
+		goto invalid;
 	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno || end == value || *end != '\0' || v < min || v > max)
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from %ld to %ld",
-				       value, opt, min, max);
+	v = strtol(value, NULL, 10);
+	if (errno || v < min || v > max)
+		goto invalid;
 	*out = v;
 	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from %ld to %ld",
+			       value, opt, min, max);
 }
 
 int cli_parse_seed(const char *cmd, const char *opt, const char *value,
 		   uint64_t *out)
 {
-	char *end;
 	unsigned long long v;
 
+	/* strtoull() would negate a leading '-' instead of rejecting it. */
+	if (!cli_is_decimal(value, false) || value[0] == '-')
+		goto invalid;
 	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno || end == value || *end != '\0' || value[0] == '-' || value[0] == '+')
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from 0 to 18446744073709551615",
-				       value, opt);
+	v = strtoull(value, NULL, 10);
+	if (errno)
+		goto invalid;
 	*out = v;
 	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from 0 to 18446744073709551615",
+			       value, opt);
 }
 
 int cli_parse_double(const char *cmd, const char *opt, const char *value,
 		     double min, double max, double *out)
 {
-	char *end;
 	double v;
 
+	if (!cli_is_decimal(value, true))
+		goto invalid;
 	errno = 0;
-	v = strtod(value, &end);
-	if (errno || end == value || *end != '\0' || !isfinite(v) || v < min || v > max)
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected a number from %g to %g",
-				       value, opt, min, max);
+	v = strtod(value, NULL);
+	if (errno || !isfinite(v) || v < min || v > max)
+		goto invalid;
 	*out = v;
+	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected a number from %g to %g",
+			       value, opt, min, max);
+}
+
+int cli_parse_path(const char *cmd, const char *opt, const char *value,
+		   const char **out)
+{
+	if (value[0] == '\0')
+		return cli_usage_error(cmd, "invalid value '' for %s: expected a file path", opt);
+	*out = value;
 	return 0;
 }
 
@@ -151,8 +211,10 @@ static void cli_print_help(FILE *f)
 		fprintf(f, "  %-9s %s\n", cli_commands[i].name, cli_commands[i].summary);
 	fputs("\nRun 'ttypong COMMAND --help' for a command's options.\n"
 	      "Options of every command that uses the save:\n"
-	      "  --db PATH  the save to use (default: $TTYPONG_DB, else saves/ttypong.db\n"
-	      "             in a source tree, else ~/.local/share/ttypong/ttypong.db)\n"
+	      "  --db PATH  the save to use (default: $TTYPONG_DB unless it is empty,\n"
+	      "             else saves/ttypong.db in a source tree, else\n"
+	      "             $XDG_DATA_HOME/ttypong/ttypong.db, where XDG_DATA_HOME\n"
+	      "             defaults to ~/.local/share and must be an absolute path)\n"
 	      "\n  -h, --help     show this help\n"
 	      "  -V, --version  show the version\n", f);
 }
@@ -164,7 +226,8 @@ static int cli_cmd_unavailable(int argc, char **argv)
 	return CLI_EXIT_FAIL;
 }
 
-int cli_main(int argc, char **argv)
+/* Runs the command that argv names and returns its exit status. */
+static int cli_dispatch(int argc, char **argv)
 {
 	const char *name = "play";
 	int first = 1;
@@ -204,6 +267,36 @@ int cli_main(int argc, char **argv)
 	return CLI_EXIT_USAGE;
 }
 
+/* Flushes stdout and turns a write failure that the command did not report
+ * into one error line and CLI_EXIT_FAIL, so output lost to a full disk or a
+ * closed pipe does not pass as success. */
+static int cli_finish_stdout(int status)
+{
+	int failed = fflush(stdout) != 0;
+	int err = errno;
+
+	if (!failed && !ferror(stdout))
+		return status;
+	if (status != CLI_EXIT_OK)
+		return status;
+	if (failed)
+		cli_error("writing to standard output failed: %s", strerror(err));
+	else
+		cli_error("writing to standard output failed");
+	return CLI_EXIT_FAIL;
+}
+
+int cli_main(int argc, char **argv)
+{
+	/* With descriptor 1 closed, SQLite would park /dev/null on it when it
+	 * opens the save, and output would vanish without an error. */
+	if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+		cli_error("standard output is closed; run ttypong with it open (redirect it to /dev/null to discard it)");
+		return CLI_EXIT_FAIL;
+	}
+	return cli_finish_stdout(cli_dispatch(argc, argv));
+}
+
 /* ---- sim ---------------------------------------------------------------- */
 
 /* Frames go to the save in batches, so that one append covers many rows. */
@@ -215,7 +308,9 @@ struct cli_sim_run {
 	struct store_frame batch[CLI_SIM_BATCH];
 	size_t n_batch;
 	bool json;
+	uint32_t round;		/* number of the round being played, from 1 */
 	int failed;		/* enum store_status of a failed write, else 0 */
+	int print_errno;	/* errno of a failed write to stdout, else 0 */
 };
 
 static int cli_sim_flush(struct cli_sim_run *run)
@@ -240,9 +335,10 @@ static int cli_sim_round_start(void *user, uint32_t round, const struct core_sta
 	enum store_status st;
 
 	(void)s;
+	run->round = round + 1;
 	if (!run->store)
 		return 0;
-	st = store_round_begin(run->store, run->session_id, (int32_t)round + 1, &round_id);
+	st = store_round_begin(run->store, run->session_id, (int32_t)run->round, &round_id);
 	if (st != STORE_OK) {
 		run->failed = st;
 		return -1;
@@ -317,6 +413,13 @@ static int cli_sim_round_end(void *user, const struct sim_round *r)
 		printf("round %u: winner %s, returns %u left %u right, %u frames, score %u-%u\n",
 		       r->round + 1, cli_result_name(r->result), r->returns[CORE_LEFT],
 		       r->returns[CORE_RIGHT], r->frames, r->score[CORE_LEFT], r->score[CORE_RIGHT]);
+
+	/* One flush per round keeps a log in step with the save when the run
+	 * is killed, and stops a run whose output is lost. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		run->print_errno = errno ? errno : EIO;
+		return -1;
+	}
 	return 0;
 }
 
@@ -417,14 +520,15 @@ static int cli_cmd_sim(int argc, char **argv)
 			run->json = true;
 			break;
 		case OPT_DB:
-			db = optarg;
+			if (cli_parse_path("sim", "--db", optarg, &db))
+				goto usage;
 			break;
 		case 'h':
 			cli_sim_help();
 			status = CLI_EXIT_OK;
 			goto out;
 		default:
-			cli_bad_option("sim", argv);
+			cli_bad_option("sim", opt, argv);
 			goto usage;
 		}
 	}
@@ -476,16 +580,29 @@ static int cli_cmd_sim(int argc, char **argv)
 		.user = run,
 	};
 
+	/* The summary counts a round whose round_end hook failed as finished,
+	 * so the failed round's number comes from the run. */
 	if (sim_run(&setup, &left, &right, &hooks, &summary) != 0) {
-		cli_error("recording round %u failed: %s", summary.rounds + 1,
-			  store_errmsg(run->store));
-		goto out;
+		if (run->print_errno)
+			cli_error("writing round %u to standard output failed: %s%s",
+				  run->round, strerror(run->print_errno),
+				  run->store ? " (the save holds the rounds up to it)" : "");
+		else
+			cli_error("recording round %u failed: %s", run->round,
+				  store_errmsg(run->store));
+		goto abandon;
 	}
 	if (run->store && store_session_end(run->store, run->session_id) != STORE_OK) {
 		cli_error("%s", store_errmsg(run->store));
 		goto out;
 	}
 	status = CLI_EXIT_OK;
+	goto out;
+abandon:
+	/* Best effort: the error is reported already, and on a full disk this
+	 * write may fail too, leaving the session without an end time. */
+	if (run->store)
+		store_session_abandon(run->store, run->session_id);
 out:
 	if (run->store)
 		store_close(run->store);
