@@ -31,7 +31,6 @@ struct cli_command {
 };
 
 static int cli_cmd_sim(int argc, char **argv);
-static int cli_cmd_unavailable(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
 	{"play", ui_cmd_play, "play against the learning AI (the default)"},
@@ -217,13 +216,6 @@ static void cli_print_help(FILE *f)
 	      "             defaults to ~/.local/share and must be an absolute path)\n"
 	      "\n  -h, --help     show this help\n"
 	      "  -V, --version  show the version\n", f);
-}
-
-static int cli_cmd_unavailable(int argc, char **argv)
-{
-	(void)argc;
-	cli_error("the '%s' command is not available in this build yet", argv[0]);
-	return CLI_EXIT_FAIL;
 }
 
 /* Runs the command that argv names and returns its exit status. */

@@ -390,7 +390,7 @@ static int xfer_parse_export(int argc, char **argv, struct xfer_export *x)
 			xfer_export_help();
 			return -1;
 		default:
-			return cli_bad_option("export", argv);
+			return cli_bad_option("export", opt, argv);
 		}
 	}
 	if (optind < argc)
@@ -781,7 +781,7 @@ int xfer_cmd_import(int argc, char **argv)
 			xfer_import_help();
 			return CLI_EXIT_OK;
 		default:
-			return cli_bad_option("import", argv);
+			return cli_bad_option("import", opt, argv);
 		}
 	}
 	if (optind == argc)
@@ -934,7 +934,7 @@ int xfer_cmd_predict(int argc, char **argv)
 			xfer_predict_help();
 			return CLI_EXIT_OK;
 		default:
-			return cli_bad_option("predict", argv);
+			return cli_bad_option("predict", opt, argv);
 		}
 	}
 	if (optind < argc)
@@ -1105,7 +1105,7 @@ int xfer_cmd_stats(int argc, char **argv)
 			xfer_stats_help();
 			return CLI_EXIT_OK;
 		default:
-			return cli_bad_option("stats", argv);
+			return cli_bad_option("stats", opt, argv);
 		}
 	}
 	if (optind < argc)
