@@ -16,6 +16,7 @@
 #include "ctrl.h"
 #include "lab.h"
 #include "learn.h"
+#include "rec.h"
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
@@ -291,46 +292,25 @@ int cli_main(int argc, char **argv)
 
 /* ---- sim ---------------------------------------------------------------- */
 
-/* Frames go to the save in batches, so that one append covers many rows. */
-#define CLI_SIM_BATCH 4096
-
 struct cli_sim_run {
-	struct store *store;
-	int64_t session_id;
-	struct store_frame batch[CLI_SIM_BATCH];
-	size_t n_batch;
+	struct store *store;		/* NULL with --no-record */
+	struct rec rec;
 	bool json;
 	uint32_t round;		/* number of the round being played, from 1 */
 	int failed;		/* enum store_status of a failed write, else 0 */
 	int print_errno;	/* errno of a failed write to stdout, else 0 */
 };
 
-static int cli_sim_flush(struct cli_sim_run *run)
-{
-	enum store_status st;
-
-	if (run->n_batch == 0)
-		return 0;
-	st = store_round_append(run->store, run->batch, run->n_batch);
-	run->n_batch = 0;
-	if (st != STORE_OK) {
-		run->failed = st;
-		return -1;
-	}
-	return 0;
-}
-
 static int cli_sim_round_start(void *user, uint32_t round, const struct core_state *s)
 {
 	struct cli_sim_run *run = user;
-	int64_t round_id;
 	enum store_status st;
 
 	(void)s;
 	run->round = round + 1;
 	if (!run->store)
 		return 0;
-	st = store_round_begin(run->store, run->session_id, (int32_t)run->round, &round_id);
+	st = rec_round_begin(&run->rec, (int32_t)run->round);
 	if (st != STORE_OK) {
 		run->failed = st;
 		return -1;
@@ -341,21 +321,15 @@ static int cli_sim_round_start(void *user, uint32_t round, const struct core_sta
 static int cli_sim_frame(void *user, const struct sim_frame *f)
 {
 	struct cli_sim_run *run = user;
-	struct store_frame *r;
+	enum store_status st;
 
 	if (!run->store)
 		return 0;
-	r = &run->batch[run->n_batch++];
-	r->ball_x = (float)f->state->ball.x;
-	r->ball_y = (float)f->state->ball.y;
-	r->ball_vx = (float)f->state->ball.vx;
-	r->ball_vy = (float)f->state->ball.vy;
-	r->left_y = (float)f->state->paddle_y[CORE_LEFT];
-	r->right_y = (float)f->state->paddle_y[CORE_RIGHT];
-	r->move_left = (uint8_t)f->move[CORE_LEFT];
-	r->move_right = (uint8_t)f->move[CORE_RIGHT];
-	if (run->n_batch == CLI_SIM_BATCH)
-		return cli_sim_flush(run);
+	st = rec_frame(&run->rec, f->state, f->move[CORE_LEFT], f->move[CORE_RIGHT]);
+	if (st != STORE_OK) {
+		run->failed = st;
+		return -1;
+	}
 	return 0;
 }
 
@@ -379,17 +353,8 @@ static int cli_sim_round_end(void *user, const struct sim_round *r)
 	struct cli_sim_run *run = user;
 
 	if (run->store) {
-		struct store_round_result result = {
-			.winner = r->result == CORE_RESULT_DRAW ? STORE_WINNER_DRAW :
-				  r->result == CORE_RESULT_LEFT ? STORE_WINNER_LEFT : STORE_WINNER_RIGHT,
-			.returns_left = (int)r->returns[CORE_LEFT],
-			.returns_right = (int)r->returns[CORE_RIGHT],
-		};
-		enum store_status st;
+		enum store_status st = rec_round_end(&run->rec, r->result, r->returns);
 
-		if (cli_sim_flush(run) != 0)
-			return -1;
-		st = store_round_end(run->store, &result);
 		if (st != STORE_OK) {
 			run->failed = st;
 			return -1;
@@ -470,6 +435,7 @@ static int cli_cmd_sim(int argc, char **argv)
 	struct cli_sim_run *run = NULL;
 	struct ctrl left, right;
 	struct sim_summary summary;
+	int64_t session_id = 0;
 	long value;
 	int opt, status = CLI_EXIT_FAIL;
 
@@ -558,11 +524,12 @@ static int cli_cmd_sim(int argc, char **argv)
 			 setup.rounds, setup.config.points_to_win);
 		if (cli_open_store(db, &run->store) != CLI_EXIT_OK)
 			goto out;
-		st = store_session_begin(run->store, &session, &run->session_id);
+		st = store_session_begin(run->store, &session, &session_id);
 		if (st != STORE_OK) {
 			cli_error("%s", store_errmsg(run->store));
 			goto out;
 		}
+		rec_init(&run->rec, run->store, session_id);
 	}
 
 	struct sim_hooks hooks = {
@@ -584,7 +551,7 @@ static int cli_cmd_sim(int argc, char **argv)
 				  store_errmsg(run->store));
 		goto abandon;
 	}
-	if (run->store && store_session_end(run->store, run->session_id) != STORE_OK) {
+	if (run->store && store_session_end(run->store, session_id) != STORE_OK) {
 		cli_error("%s", store_errmsg(run->store));
 		goto out;
 	}
@@ -594,7 +561,7 @@ abandon:
 	/* Best effort: the error is reported already, and on a full disk this
 	 * write may fail too, leaving the session without an end time. */
 	if (run->store)
-		store_session_abandon(run->store, run->session_id);
+		store_session_abandon(run->store, session_id);
 out:
 	if (run->store)
 		store_close(run->store);
