@@ -105,6 +105,18 @@ $(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libttypong.a
 
 sanitize: $(SAN)/ttypong
 
+# The data directory is compiled into the binary, so a build for another
+# PREFIX must rebuild the code that looks for the web page there.
+$(REL)/.datadir $(SAN)/.datadir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
+
+$(REL)/game/xfer.o: $(REL)/.datadir
+$(SAN)/game/xfer.o: $(SAN)/.datadir
+
+.PHONY: FORCE
+FORCE:
+
 # Set-up: .ci/deps installs missing Debian packages when run as root and
 # otherwise prints the apt-get command to run, then fails.
 deps:
