@@ -1,6 +1,7 @@
 /* cli: subcommand dispatch, shared option parsing, and the sim command. */
 #include "cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -10,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "core.h"
 #include "ctrl.h"
+#include "drop.h"
 #include "lab.h"
 #include "learn.h"
 #include "rng.h"
@@ -139,6 +142,43 @@ int cli_open_store(const char *db_opt, struct store **out)
 		return CLI_EXIT_FAIL;
 	}
 	return CLI_EXIT_OK;
+}
+
+const char cli_net_options_help[] =
+	"      --dropout NAME[:RATE]\n"
+	"                         dropout of a fresh network: none, dropout, alpha,\n"
+	"                         gaussian, spatial, dropconnect, concrete or\n"
+	"                         variational (default dropout:0.5, the reference model)\n"
+	"      --history K        frames of features a fresh network sees per decision,\n"
+	"                         1 to 32 (default 1); a stored model version keeps its own\n"
+	"      --mc N             the AI decides on the mean of N MC-dropout passes,\n"
+	"                         1 to 1000; play and watch show their spread\n"
+	"                         (default: one pass in eval mode)\n";
+
+int cli_parse_net_option(const char *cmd, int opt, const char *value, struct agent_opts *o)
+{
+	char err[256];
+	long v;
+
+	switch (opt) {
+	case CLI_OPT_DROPOUT:
+		if (drop_parse_spec(value, &o->dropout, err, sizeof err) != 0)
+			return cli_usage_error(cmd, "%s", err);
+		o->has_dropout = true;
+		return 0;
+	case CLI_OPT_MC:
+		if (cli_parse_long(cmd, "--mc", value, 1, AGENT_MC_PASSES_MAX, &v))
+			return CLI_EXIT_USAGE;
+		o->mc_passes = (uint32_t)v;
+		return 0;
+	case CLI_OPT_HISTORY:
+		if (cli_parse_long(cmd, "--history", value, 1, AGENT_HISTORY_MAX, &v))
+			return CLI_EXIT_USAGE;
+		o->history = (int)v;
+		return 0;
+	}
+	assert(!"not a network option");
+	return CLI_EXIT_USAGE;
 }
 
 static void cli_print_help(FILE *f)

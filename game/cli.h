@@ -8,8 +8,10 @@
 #ifndef TTYPONG_CLI_H
 #define TTYPONG_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
 
+struct agent_opts;
 struct store;
 
 enum {
@@ -53,5 +55,27 @@ int cli_parse_double(const char *cmd, const char *opt, const char *value,
  * TTYPONG_DB variable and the default, then opens it. On failure prints one
  * line naming the path and what to do, and returns CLI_EXIT_FAIL. */
 int cli_open_store(const char *db_opt, struct store **out);
+
+/* getopt_long() values of the options that shape or run the AI's network,
+ * which train, play and watch share: --dropout NAME[:RATE], --mc N and
+ * --history K. CLI_NET_LONG_OPTIONS lists them for a struct option table. */
+enum {
+	CLI_OPT_DROPOUT = 0x1000,
+	CLI_OPT_MC,
+	CLI_OPT_HISTORY,
+};
+#define CLI_NET_LONG_OPTIONS \
+	{"dropout", required_argument, NULL, CLI_OPT_DROPOUT}, \
+	{"mc", required_argument, NULL, CLI_OPT_MC}, \
+	{"history", required_argument, NULL, CLI_OPT_HISTORY}
+
+/* The help lines of those options, options at column 6 and their text at
+ * column 25, ending in a newline. */
+extern const char cli_net_options_help[];
+
+/* Applies one of those options (opt is its CLI_OPT_ value, value its
+ * argument) to o. Returns 0, or prints one line naming the value and the
+ * valid choices and returns CLI_EXIT_USAGE. */
+int cli_parse_net_option(const char *cmd, int opt, const char *value, struct agent_opts *o);
 
 #endif
