@@ -17,6 +17,7 @@
 #include "drop.h"
 #include "lab.h"
 #include "learn.h"
+#include "nn.h"
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
@@ -179,6 +180,49 @@ int cli_parse_net_option(const char *cmd, int opt, const char *value, struct age
 	}
 	assert(!"not a network option");
 	return CLI_EXIT_USAGE;
+}
+
+unsigned cli_warn_model(const char *cmd, const char *what, const struct nn_model *m)
+{
+	int layer = -1;
+	unsigned bits = nn_warnings(m, &layer);
+	const char *sep = "";
+
+	if (!bits)
+		return 0;
+	fprintf(stderr, "ttypong %s: warning: %s: ", cmd, what);
+	for (unsigned bit = 1; bit != 0 && bit <= bits; bit <<= 1) {
+		if (!(bits & bit) || !nn_warning_text(bit))
+			continue;
+		fprintf(stderr, "%s%s", sep, nn_warning_text(bit));
+		sep = "; ";
+	}
+	if (nn_layer(m, layer))
+		fprintf(stderr, " (layer %s)", nn_layer(m, layer)->name);
+	fputc('\n', stderr);
+	return bits;
+}
+
+void cli_warn_agent(const char *cmd, const struct agent *a, const struct agent_opts *o,
+		    bool history_given)
+{
+	long long id = (long long)agent_model_id(a);
+	int history = agent_history(a);
+	char what[64];
+
+	history_given = history_given && o && o->history != history;
+	if (id > 0 && o && (o->has_dropout || history_given))
+		fprintf(stderr,
+			"ttypong %s: warning: %s only a fresh network; "
+			"model version %lld keeps its layers and its history of %d frame%s\n",
+			cmd, !history_given ? "--dropout shapes" :
+			      o->has_dropout ? "--dropout and --history shape" : "--history shapes",
+			id, history, history == 1 ? "" : "s");
+	if (id > 0)
+		snprintf(what, sizeof what, "model version %lld", id);
+	else
+		snprintf(what, sizeof what, "the fresh network");
+	cli_warn_model(cmd, what, agent_network(a));
 }
 
 static void cli_print_help(FILE *f)

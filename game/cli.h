@@ -9,9 +9,12 @@
 #define TTYPONG_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 
+struct agent;
 struct agent_opts;
+struct nn_model;
 struct store;
 
 enum {
@@ -77,5 +80,19 @@ extern const char cli_net_options_help[];
  * argument) to o. Returns 0, or prints one line naming the value and the
  * valid choices and returns CLI_EXIT_USAGE. */
 int cli_parse_net_option(const char *cmd, int opt, const char *value, struct agent_opts *o);
+
+/* Prints the doubts that nn_warnings() raises about m as one line on stderr,
+ * "ttypong CMD: warning: WHAT: TEXT (layer NAME)", or nothing when it
+ * raises none. what names the model, e.g. "model version 3". Commands call
+ * it where they create or load a model. Returns the warning bits. */
+unsigned cli_warn_model(const char *cmd, const char *what, const struct nn_model *m);
+
+/* Called after agent_open() with the options it was given (NULL for a
+ * command without the network options): prints one warning line when
+ * --dropout (o->has_dropout) or --history (history_given) asked for what
+ * only a fresh network takes but a stored version was loaded, and then the
+ * playing network's warnings (cli_warn_model()). */
+void cli_warn_agent(const char *cmd, const struct agent *a, const struct agent_opts *o,
+		    bool history_given);
 
 #endif

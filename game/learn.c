@@ -317,6 +317,7 @@ struct learn_train_args {
 	uint64_t seed;
 	bool self;
 	bool json;
+	bool history_given;
 	const char *db;
 	struct agent_opts opts;
 };
@@ -381,6 +382,7 @@ static int learn_train_parse(int argc, char **argv, struct learn_train_args *a)
 		case CLI_OPT_HISTORY:
 			if (cli_parse_net_option("train", opt, optarg, &a->opts))
 				return CLI_EXIT_USAGE;
+			a->history_given |= opt == CLI_OPT_HISTORY;
 			break;
 		case OPT_JSON:
 			a->json = true;
@@ -472,6 +474,7 @@ int learn_cmd_train(int argc, char **argv)
 		cli_error("%s", msg);
 		goto out;
 	}
+	cli_warn_agent("train", run->agent, &a.opts, a.history_given);
 
 	agent_ctrl_init(run->agent, &right, CORE_RIGHT);
 	if (a.self) {
@@ -661,6 +664,7 @@ int learn_cmd_eval(int argc, char **argv)
 		cli_error("%s", msg);
 		goto out;
 	}
+	cli_warn_agent("eval", agent, NULL, false);
 	agent_ctrl_init(agent, &right, CORE_RIGHT);
 	ctrl_tracker_params_default(&p);
 	ctrl_tracker_init(&left, CORE_LEFT, &p, rng_next(&seeds));

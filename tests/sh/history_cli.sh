@@ -1,7 +1,8 @@
 #!/bin/sh
 # `ttypong train --history K`: a fresh network sees K frames per decision,
 # the stored version keeps K (eval and a later train recover it from the
-# network's input width), and the same seed repeats the run.
+# network's input width and warn when --history asks for another), and the
+# same seed repeats the run.
 cd "$(dirname "$0")/../.." || exit 1
 bin=./ttypong
 [ -x "$bin" ] || { echo "build ./ttypong first"; exit 77; }
@@ -25,6 +26,8 @@ grep -q '"model_id":2' "$work/eval.out" || { echo "eval printed: $(cat "$work/ev
 
 "$bin" train --rounds 1 --epochs 1 --history 2 --db "$work/a.db" >"$work/more.out" 2>"$work/more.err" ||
 	{ echo "train on a history-4 version failed: $(cat "$work/more.err")"; exit 1; }
+grep -q "warning: --history shapes only a fresh network; model version 2 keeps its layers and its history of 4 frames" \
+	"$work/more.err" || { echo "no warning about --history: $(cat "$work/more.err")"; exit 1; }
 
 "$bin" train --history 33 --db "$work/bad.db" 2>"$work/err"
 status=$?
