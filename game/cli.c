@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "core.h"
@@ -18,10 +20,12 @@
 #include "lab.h"
 #include "learn.h"
 #include "nn.h"
+#include "rec.h"
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
 #include "ui.h"
+#include "xfer.h"
 
 #define CLI_VERSION "0.1.0"
 
@@ -32,7 +36,6 @@ struct cli_command {
 };
 
 static int cli_cmd_sim(int argc, char **argv);
-static int cli_cmd_unavailable(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
 	{"play", ui_cmd_play, "play against the learning AI (the default)"},
@@ -40,10 +43,10 @@ static const struct cli_command cli_commands[] = {
 	{"train", learn_cmd_train, "play headless rounds and train between them"},
 	{"eval", learn_cmd_eval, "measure a model's return rate headless"},
 	{"models", learn_cmd_models, "list the model versions in the save"},
-	{"export", cli_cmd_unavailable, "write a model as TF.js Layers, CSV or a C header"},
-	{"import", cli_cmd_unavailable, "store a TF.js Layers model as a model version"},
-	{"predict", cli_cmd_unavailable, "print class probabilities for feature rows"},
-	{"stats", cli_cmd_unavailable, "summarize the save"},
+	{"export", xfer_cmd_export, "write a model as TF.js Layers, CSV or a C header"},
+	{"import", xfer_cmd_import, "store a TF.js Layers model as a model version"},
+	{"predict", xfer_cmd_predict, "print class probabilities for feature rows"},
+	{"stats", xfer_cmd_stats, "summarize the save"},
 	{"lab", lab_cli, "compare dropout settings on the same data"},
 	{"sim", cli_cmd_sim, "play headless rounds between scripted players into the save"},
 };
@@ -73,59 +76,117 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-int cli_bad_option(const char *cmd, char **argv)
+int cli_bad_option(const char *cmd, int opt, char **argv)
 {
-	const char *arg = argv[optind - 1];
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	bool long_opt = arg != NULL && strncmp(arg, "--", 2) == 0;
+	int name_len;
 
-	if (optopt && arg && strncmp(arg, "--", 2) != 0)
-		return cli_usage_error(cmd, "invalid option '-%c'", optopt);
-	if (arg && strchr(arg, '=') == NULL && optopt)
-		return cli_usage_error(cmd, "option '%s' requires a value", arg);
-	return cli_usage_error(cmd, "unknown option '%s'", arg ? arg : "?");
+	/* A short option is named by optopt: argv[optind - 1] may be an
+	 * earlier element when the option sits inside a cluster like -xn. */
+	if (!long_opt && opt == ':')
+		return cli_usage_error(cmd, "option '-%c' requires a value", optopt);
+	if (!long_opt)
+		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+
+	/* The name as typed, without any "=VALUE". */
+	name_len = (int)strcspn(arg, "=");
+	if (opt == ':')
+		return cli_usage_error(cmd, "option '%.*s' requires a value", name_len, arg);
+	if (optopt != 0 && arg[name_len] == '=')
+		return cli_usage_error(cmd, "option '%.*s' takes no value", name_len, arg);
+	return cli_usage_error(cmd, "unknown option '%.*s'", name_len, arg);
+}
+
+/* Checks value against the rule in cli.h: an optional '-', then decimal
+ * digits, then, when real is set, an optional fraction and exponent. */
+static bool cli_is_decimal(const char *value, bool real)
+{
+	const char *p = value + (value[0] == '-');
+	size_t digits = strspn(p, "0123456789");
+
+	p += digits;
+	if (real && *p == '.') {
+		size_t fraction = strspn(p + 1, "0123456789");
+
+		digits += fraction;
+		p += 1 + fraction;
+	}
+	if (digits == 0)
+		return false;
+	if (real && (*p == 'e' || *p == 'E')) {
+		p += 1 + (p[1] == '-' || p[1] == '+');
+		if (strspn(p, "0123456789") == 0)
+			return false;
+		p += strspn(p, "0123456789");
+	}
+	return *p == '\0';
 }
 
 int cli_parse_long(const char *cmd, const char *opt, const char *value,
 		   long min, long max, long *out)
 {
-	char *end;
 	long v;
 
+	if (!cli_is_decimal(value, false))
+		goto invalid;
 	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno || end == value || *end != '\0' || v < min || v > max)
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from %ld to %ld",
-				       value, opt, min, max);
+	v = strtol(value, NULL, 10);
+	if (errno || v < min || v > max)
+		goto invalid;
 	*out = v;
 	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from %ld to %ld",
+			       value, opt, min, max);
 }
 
 int cli_parse_seed(const char *cmd, const char *opt, const char *value,
 		   uint64_t *out)
 {
-	char *end;
 	unsigned long long v;
 
+	/* strtoull() would negate a leading '-' instead of rejecting it. */
+	if (!cli_is_decimal(value, false) || value[0] == '-')
+		goto invalid;
 	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno || end == value || *end != '\0' || value[0] == '-' || value[0] == '+')
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from 0 to 18446744073709551615",
-				       value, opt);
+	v = strtoull(value, NULL, 10);
+	if (errno)
+		goto invalid;
 	*out = v;
 	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected an integer from 0 to 18446744073709551615",
+			       value, opt);
 }
 
 int cli_parse_double(const char *cmd, const char *opt, const char *value,
 		     double min, double max, double *out)
 {
-	char *end;
 	double v;
 
+	if (!cli_is_decimal(value, true))
+		goto invalid;
 	errno = 0;
-	v = strtod(value, &end);
-	if (errno || end == value || *end != '\0' || !isfinite(v) || v < min || v > max)
-		return cli_usage_error(cmd, "invalid value '%s' for %s: expected a number from %g to %g",
-				       value, opt, min, max);
+	v = strtod(value, NULL);
+	if (errno || !isfinite(v) || v < min || v > max)
+		goto invalid;
 	*out = v;
+	return 0;
+
+invalid:
+	return cli_usage_error(cmd, "invalid value '%s' for %s: expected a number from %g to %g",
+			       value, opt, min, max);
+}
+
+int cli_parse_path(const char *cmd, const char *opt, const char *value,
+		   const char **out)
+{
+	if (value[0] == '\0')
+		return cli_usage_error(cmd, "invalid value '' for %s: expected a file path", opt);
+	*out = value;
 	return 0;
 }
 
@@ -234,20 +295,16 @@ static void cli_print_help(FILE *f)
 		fprintf(f, "  %-9s %s\n", cli_commands[i].name, cli_commands[i].summary);
 	fputs("\nRun 'ttypong COMMAND --help' for a command's options.\n"
 	      "Options of every command that uses the save:\n"
-	      "  --db PATH  the save to use (default: $TTYPONG_DB, else saves/ttypong.db\n"
-	      "             in a source tree, else ~/.local/share/ttypong/ttypong.db)\n"
+	      "  --db PATH  the save to use (default: $TTYPONG_DB unless it is empty,\n"
+	      "             else saves/ttypong.db in a source tree, else\n"
+	      "             $XDG_DATA_HOME/ttypong/ttypong.db, where XDG_DATA_HOME\n"
+	      "             defaults to ~/.local/share and must be an absolute path)\n"
 	      "\n  -h, --help     show this help\n"
 	      "  -V, --version  show the version\n", f);
 }
 
-static int cli_cmd_unavailable(int argc, char **argv)
-{
-	(void)argc;
-	cli_error("the '%s' command is not available in this build yet", argv[0]);
-	return CLI_EXIT_FAIL;
-}
-
-int cli_main(int argc, char **argv)
+/* Runs the command that argv names and returns its exit status. */
+static int cli_dispatch(int argc, char **argv)
 {
 	const char *name = "play";
 	int first = 1;
@@ -287,45 +344,57 @@ int cli_main(int argc, char **argv)
 	return CLI_EXIT_USAGE;
 }
 
+/* Flushes stdout and turns a write failure that the command did not report
+ * into one error line and CLI_EXIT_FAIL, so output lost to a full disk or a
+ * closed pipe does not pass as success. */
+static int cli_finish_stdout(int status)
+{
+	int failed = fflush(stdout) != 0;
+	int err = errno;
+
+	if (!failed && !ferror(stdout))
+		return status;
+	if (status != CLI_EXIT_OK)
+		return status;
+	if (failed)
+		cli_error("writing to standard output failed: %s", strerror(err));
+	else
+		cli_error("writing to standard output failed");
+	return CLI_EXIT_FAIL;
+}
+
+int cli_main(int argc, char **argv)
+{
+	/* With descriptor 1 closed, SQLite would park /dev/null on it when it
+	 * opens the save, and output would vanish without an error. */
+	if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+		cli_error("standard output is closed; run ttypong with it open (redirect it to /dev/null to discard it)");
+		return CLI_EXIT_FAIL;
+	}
+	return cli_finish_stdout(cli_dispatch(argc, argv));
+}
+
 /* ---- sim ---------------------------------------------------------------- */
 
-/* Frames go to the save in batches, so that one append covers many rows. */
-#define CLI_SIM_BATCH 4096
-
 struct cli_sim_run {
-	struct store *store;
-	int64_t session_id;
-	struct store_frame batch[CLI_SIM_BATCH];
-	size_t n_batch;
+	struct store *store;		/* NULL with --no-record */
+	struct rec rec;
 	bool json;
+	uint32_t round;		/* number of the round being played, from 1 */
 	int failed;		/* enum store_status of a failed write, else 0 */
+	int print_errno;	/* errno of a failed write to stdout, else 0 */
 };
-
-static int cli_sim_flush(struct cli_sim_run *run)
-{
-	enum store_status st;
-
-	if (run->n_batch == 0)
-		return 0;
-	st = store_round_append(run->store, run->batch, run->n_batch);
-	run->n_batch = 0;
-	if (st != STORE_OK) {
-		run->failed = st;
-		return -1;
-	}
-	return 0;
-}
 
 static int cli_sim_round_start(void *user, uint32_t round, const struct core_state *s)
 {
 	struct cli_sim_run *run = user;
-	int64_t round_id;
 	enum store_status st;
 
 	(void)s;
+	run->round = round + 1;
 	if (!run->store)
 		return 0;
-	st = store_round_begin(run->store, run->session_id, (int32_t)round + 1, &round_id);
+	st = rec_round_begin(&run->rec, (int32_t)run->round);
 	if (st != STORE_OK) {
 		run->failed = st;
 		return -1;
@@ -336,21 +405,15 @@ static int cli_sim_round_start(void *user, uint32_t round, const struct core_sta
 static int cli_sim_frame(void *user, const struct sim_frame *f)
 {
 	struct cli_sim_run *run = user;
-	struct store_frame *r;
+	enum store_status st;
 
 	if (!run->store)
 		return 0;
-	r = &run->batch[run->n_batch++];
-	r->ball_x = (float)f->state->ball.x;
-	r->ball_y = (float)f->state->ball.y;
-	r->ball_vx = (float)f->state->ball.vx;
-	r->ball_vy = (float)f->state->ball.vy;
-	r->left_y = (float)f->state->paddle_y[CORE_LEFT];
-	r->right_y = (float)f->state->paddle_y[CORE_RIGHT];
-	r->move_left = (uint8_t)f->move[CORE_LEFT];
-	r->move_right = (uint8_t)f->move[CORE_RIGHT];
-	if (run->n_batch == CLI_SIM_BATCH)
-		return cli_sim_flush(run);
+	st = rec_frame(&run->rec, f->state, f->move[CORE_LEFT], f->move[CORE_RIGHT]);
+	if (st != STORE_OK) {
+		run->failed = st;
+		return -1;
+	}
 	return 0;
 }
 
@@ -374,17 +437,8 @@ static int cli_sim_round_end(void *user, const struct sim_round *r)
 	struct cli_sim_run *run = user;
 
 	if (run->store) {
-		struct store_round_result result = {
-			.winner = r->result == CORE_RESULT_DRAW ? STORE_WINNER_DRAW :
-				  r->result == CORE_RESULT_LEFT ? STORE_WINNER_LEFT : STORE_WINNER_RIGHT,
-			.returns_left = (int)r->returns[CORE_LEFT],
-			.returns_right = (int)r->returns[CORE_RIGHT],
-		};
-		enum store_status st;
+		enum store_status st = rec_round_end(&run->rec, r->result, r->returns);
 
-		if (cli_sim_flush(run) != 0)
-			return -1;
-		st = store_round_end(run->store, &result);
 		if (st != STORE_OK) {
 			run->failed = st;
 			return -1;
@@ -400,6 +454,13 @@ static int cli_sim_round_end(void *user, const struct sim_round *r)
 		printf("round %u: winner %s, returns %u left %u right, %u frames, score %u-%u\n",
 		       r->round + 1, cli_result_name(r->result), r->returns[CORE_LEFT],
 		       r->returns[CORE_RIGHT], r->frames, r->score[CORE_LEFT], r->score[CORE_RIGHT]);
+
+	/* One flush per round keeps a log in step with the save when the run
+	 * is killed, and stops a run whose output is lost. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		run->print_errno = errno ? errno : EIO;
+		return -1;
+	}
 	return 0;
 }
 
@@ -458,6 +519,7 @@ static int cli_cmd_sim(int argc, char **argv)
 	struct cli_sim_run *run = NULL;
 	struct ctrl left, right;
 	struct sim_summary summary;
+	int64_t session_id = 0;
 	long value;
 	int opt, status = CLI_EXIT_FAIL;
 
@@ -500,14 +562,15 @@ static int cli_cmd_sim(int argc, char **argv)
 			run->json = true;
 			break;
 		case OPT_DB:
-			db = optarg;
+			if (cli_parse_path("sim", "--db", optarg, &db))
+				goto usage;
 			break;
 		case 'h':
 			cli_sim_help();
 			status = CLI_EXIT_OK;
 			goto out;
 		default:
-			cli_bad_option("sim", argv);
+			cli_bad_option("sim", opt, argv);
 			goto usage;
 		}
 	}
@@ -545,11 +608,12 @@ static int cli_cmd_sim(int argc, char **argv)
 			 setup.rounds, setup.config.points_to_win);
 		if (cli_open_store(db, &run->store) != CLI_EXIT_OK)
 			goto out;
-		st = store_session_begin(run->store, &session, &run->session_id);
+		st = store_session_begin(run->store, &session, &session_id);
 		if (st != STORE_OK) {
 			cli_error("%s", store_errmsg(run->store));
 			goto out;
 		}
+		rec_init(&run->rec, run->store, session_id);
 	}
 
 	struct sim_hooks hooks = {
@@ -559,16 +623,29 @@ static int cli_cmd_sim(int argc, char **argv)
 		.user = run,
 	};
 
+	/* The summary counts a round whose round_end hook failed as finished,
+	 * so the failed round's number comes from the run. */
 	if (sim_run(&setup, &left, &right, &hooks, &summary) != 0) {
-		cli_error("recording round %u failed: %s", summary.rounds + 1,
-			  store_errmsg(run->store));
-		goto out;
+		if (run->print_errno)
+			cli_error("writing round %u to standard output failed: %s%s",
+				  run->round, strerror(run->print_errno),
+				  run->store ? " (the save holds the rounds up to it)" : "");
+		else
+			cli_error("recording round %u failed: %s", run->round,
+				  store_errmsg(run->store));
+		goto abandon;
 	}
-	if (run->store && store_session_end(run->store, run->session_id) != STORE_OK) {
+	if (run->store && store_session_end(run->store, session_id) != STORE_OK) {
 		cli_error("%s", store_errmsg(run->store));
 		goto out;
 	}
 	status = CLI_EXIT_OK;
+	goto out;
+abandon:
+	/* Best effort: the error is reported already, and on a full disk this
+	 * write may fail too, leaving the session without an end time. */
+	if (run->store)
+		store_session_abandon(run->store, session_id);
 out:
 	if (run->store)
 		store_close(run->store);

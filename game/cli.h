@@ -35,9 +35,18 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Reports an option getopt_long() rejected: optopt and argv[optind - 1] name
- * it. Returns CLI_EXIT_USAGE. */
-int cli_bad_option(const char *cmd, char **argv);
+/* Reports an option getopt_long() rejected. opt is getopt_long()'s return
+ * value: ':' for a missing value, which needs an option string starting with
+ * ':', or '?' for an unknown option or a value given to an option that takes
+ * none. optopt and argv[optind - 1] name the option. Returns
+ * CLI_EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int opt, char **argv);
+
+/* The cli_parse_* number parsers share one rule: a value is plain decimal
+ * text, an optional '-' and digits (for cli_parse_double also an optional
+ * fraction and exponent, as in -0.5 or 1e-3). Whitespace anywhere, a '+'
+ * sign, hexadecimal and the words inf and nan are rejected, so " 2", "+2"
+ * and "2 " are errors, as is any '-' for a seed. */
 
 /* Parses value, the argument of option opt of command cmd, as a decimal
  * integer in [min, max]. Returns 0, or prints one line naming the option, the
@@ -54,8 +63,15 @@ int cli_parse_seed(const char *cmd, const char *opt, const char *value,
 int cli_parse_double(const char *cmd, const char *opt, const char *value,
 		     double min, double max, double *out);
 
+/* Checks value, a file path given to option opt of command cmd: an empty
+ * path is rejected, since it names no file. Returns 0 and sets *out to value,
+ * or prints one line and returns CLI_EXIT_USAGE. */
+int cli_parse_path(const char *cmd, const char *opt, const char *value,
+		   const char **out);
+
 /* Resolves the save's path from db_opt (the --db argument or NULL), the
- * TTYPONG_DB variable and the default, then opens it. On failure prints one
+ * TTYPONG_DB variable (an empty one counts as unset) and the default, then
+ * opens it. On failure prints one
  * line naming the path and what to do, and returns CLI_EXIT_FAIL. */
 int cli_open_store(const char *db_opt, struct store **out);
 

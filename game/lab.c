@@ -637,7 +637,7 @@ int lab_cli(int argc, char **argv)
 			lab_help(stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_bad_option("lab", argv);
+			return cli_bad_option("lab", c, argv);
 		}
 	}
 	if (optind < argc)

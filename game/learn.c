@@ -394,7 +394,7 @@ static int learn_train_parse(int argc, char **argv, struct learn_train_args *a)
 			learn_train_help();
 			return CLI_EXIT_OK;
 		default:
-			return cli_bad_option("train", argv);
+			return cli_bad_option("train", opt, argv);
 		}
 	}
 	if (optind < argc)
@@ -580,7 +580,7 @@ static int learn_eval_parse(int argc, char **argv, struct learn_eval_args *a)
 			learn_eval_help();
 			return CLI_EXIT_OK;
 		default:
-			return cli_bad_option("eval", argv);
+			return cli_bad_option("eval", opt, argv);
 		}
 	}
 	if (optind < argc)
@@ -758,7 +758,7 @@ int learn_cmd_models(int argc, char **argv)
 			learn_models_help();
 			return CLI_EXIT_OK;
 		default:
-			return cli_bad_option("models", argv);
+			return cli_bad_option("models", opt, argv);
 		}
 	}
 	if (optind < argc)

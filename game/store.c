@@ -5,7 +5,8 @@
  * Opening writes nothing until four checks pass, in this order: the file and
  * its directory are writable, the file is an SQLite database, it is a ttypong
  * save (or empty), and its schema is not newer than STORE_SCHEMA_VERSION.
- * Only then does it switch to WAL and migrate. */
+ * Only then does it migrate, in one transaction, and after that switch to
+ * WAL, so a failed migration leaves the file as it was. */
 #include "store.h"
 
 #include <assert.h>
@@ -24,6 +25,11 @@
 /* 32 MiB of page cache: a round of headless play at full speed fits in memory
  * until its commit, so SQLite does not spill pages to the WAL mid-round. */
 #define STORE_CACHE_KIB 32768
+
+/* Saves up to this size get SQLite's quick_check when opened. It reads every
+ * page: a 73 MB save took 0.35 s with the file in the page cache (2-core
+ * development container), so larger saves skip it to keep start-up short. */
+#define STORE_QUICK_CHECK_MAX_BYTES (128 * 1024 * 1024)
 
 /* Frames per multi-row INSERT in store_round_append(). One step for 16 rows
  * costs less than 16 steps: batched appends ran about 1.5 times faster in
@@ -185,6 +191,7 @@ struct store {
 	int busy_timeout_ms;
 	bool read_only;
 	bool immutable;	/* read-only media: opened with SQLite's immutable=1 */
+	bool opened;	/* store_open() succeeded, so earlier rounds may exist */
 
 	/* The open round, valid while round_open. */
 	bool round_open;
@@ -331,8 +338,9 @@ static enum store_status store_fail_rc(struct store *s, int rc,
 				  s->busy_timeout_ms, action);
 	case STORE_ERR_FULL:
 		return store_fail(s, status,
-				  "disk full while %s; free some space and retry (rounds saved before are kept)",
-				  action);
+				  "disk full while %s; free some space and retry%s",
+				  action,
+				  s->opened ? " (rounds saved before are kept)" : "");
 	case STORE_ERR_READONLY:
 		return store_fail(s, status,
 				  "read-only while %s (%s); make the file and its directory writable or pass another file with --db",
@@ -547,20 +555,75 @@ static enum store_status store_check_read_access(struct store *s,
 	return STORE_OK;
 }
 
+static const char *store_file_type(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* Checks that the path can name a save before SQLite opens it, and sets
+ * *exists. SQLite would open a FIFO or a device as if it were a file (and
+ * create a journal beside /dev/null), and takes ":memory:" as a database
+ * that vanishes at exit. A symbolic link to a regular file is accepted. */
+static enum store_status store_check_path(struct store *s, bool *exists)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t len;
+
+	*exists = false;
+	if (s->path[0] == '\0') {
+		snprintf(s->msg, sizeof(s->msg),
+			 "the save's path is empty; pass a file path with --db");
+		return STORE_ERR_PATH;
+	}
+	if (strcmp(s->path, ":memory:") == 0)
+		return store_fail(s, STORE_ERR_PATH,
+				  "SQLite's name for a database kept in memory, so nothing would be saved; pass a file path with --db (./:memory: for a file of that name)");
+	if (lstat(s->path, &st) != 0) {
+		if (errno == ENOENT)
+			return STORE_OK;
+		return store_fail(s, STORE_ERR_PATH,
+				  "cannot be used as the save's path (%s); pass another file with --db",
+				  strerror(errno));
+	}
+	if (S_ISLNK(st.st_mode) && stat(s->path, &st) != 0) {
+		int err = errno;
+
+		len = readlink(s->path, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = '\0';
+		return store_fail(s, STORE_ERR_PATH,
+				  "is a symbolic link to %s, which cannot be opened (%s); fix the link or pass another file with --db",
+				  target, strerror(err));
+	}
+	if (!S_ISREG(st.st_mode))
+		return store_fail(s, STORE_ERR_NOT_DB,
+				  "is %s, not a save; pass the path of a regular file with --db",
+				  store_file_type(st.st_mode));
+	*exists = true;
+	return STORE_OK;
+}
+
 /* Checks, before SQLite touches the file, that the save and its directory
  * are writable. SQLite would otherwise open a read-only file read-only
  * without a word, and WAL needs to create files beside the save. Root passes
  * access() on any mode bits, but a read-only mount still fails with EROFS. */
 static enum store_status store_check_access(struct store *s, bool *exists)
 {
-	struct stat st;
 	char *dir;
-	enum store_status status = STORE_OK;
+	enum store_status status = store_check_path(s, exists);
 
-	*exists = stat(s->path, &st) == 0;
-	if (*exists && S_ISDIR(st.st_mode))
-		return store_fail(s, STORE_ERR_NOT_DB,
-				  "is a directory, not a save; pass a file path with --db");
+	if (status != STORE_OK)
+		return status;
 	if (s->read_only && !*exists)
 		return store_fail(s, STORE_ERR_NOT_FOUND,
 				  "no such save; check the path or pass another file with --db");
@@ -586,6 +649,21 @@ static enum store_status store_check_access(struct store *s, bool *exists)
 	return status;
 }
 
+/* Rejects a schema version this build cannot migrate from: a newer one, or
+ * a negative one, which no ttypong writes. */
+static enum store_status store_check_version(struct store *s, int64_t version)
+{
+	if (version < 0)
+		return store_fail(s, STORE_ERR_CORRUPT,
+				  "malformed save: invalid schema version %lld (PRAGMA user_version); restore a backup or pass another file with --db",
+				  (long long)version);
+	if (version > STORE_SCHEMA_VERSION)
+		return store_fail(s, STORE_ERR_NEWER,
+				  "save has schema version %lld but this ttypong reads up to %d; upgrade ttypong or pass another file with --db",
+				  (long long)version, STORE_SCHEMA_VERSION);
+	return STORE_OK;
+}
+
 /* Reads the header fields that identify the file's program and schema,
  * without writing, and rejects files that are not ttypong saves of a known
  * schema. Writes the
@@ -609,11 +687,81 @@ static enum store_status store_check_header(struct store *s, int64_t *version)
 	    (app_id != 0 || *version != 0 || n_objects != 0))
 		return store_fail(s, STORE_ERR_FOREIGN,
 				  "an SQLite database of another program, not a ttypong save; pass another file with --db");
-	if (*version > STORE_SCHEMA_VERSION)
-		return store_fail(s, STORE_ERR_NEWER,
-				  "save has schema version %lld but this ttypong reads up to %d; upgrade ttypong or pass another file with --db",
-				  (long long)*version, STORE_SCHEMA_VERSION);
-	return STORE_OK;
+	return store_check_version(s, *version);
+}
+
+/* Records why migrating from version failed. Call it before the rollback,
+ * which would replace SQLite's message for rc. */
+static enum store_status store_fail_migration(struct store *s, int rc,
+					      int64_t version)
+{
+	enum store_status status = store_status_of(s->db, rc);
+
+	switch (status) {
+	case STORE_ERR_BUSY:
+	case STORE_ERR_FULL:
+	case STORE_ERR_NOMEM:
+	case STORE_ERR_READONLY:
+		return store_fail_rc(s, rc, "migrating the schema");
+	default:
+		break;
+	}
+	if (status == STORE_OK)
+		status = STORE_ERR_IO;
+	return store_fail(s, status,
+			  "migrating the schema from version %lld to %d failed (%s); the save is unchanged, so restore a backup or pass another file with --db",
+			  (long long)version, STORE_SCHEMA_VERSION,
+			  sqlite3_errmsg(s->db));
+}
+
+/* Runs pragma, SQLite's integrity_check(1) or quick_check(1), and records
+ * its first finding as a one-line STORE_ERR_CORRUPT message. */
+static enum store_status store_run_check(struct store *s, const char *pragma)
+{
+	static const char prefix[] = "*** in database main ***";
+	sqlite3_stmt *st = NULL;
+	char finding[256];
+	const char *text;
+	int rc = sqlite3_prepare_v2(s->db, pragma, -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return store_fail_rc(s, rc, "checking the save");
+	}
+	text = (const char *)sqlite3_column_text(st, 0);
+	if (text == NULL || strcmp(text, "ok") == 0) {
+		sqlite3_finalize(st);
+		return STORE_OK;
+	}
+
+	/* The finding may start with a line naming the schema and span lines. */
+	if (strncmp(text, prefix, sizeof(prefix) - 1) == 0)
+		text += sizeof(prefix) - 1;
+	text += strspn(text, " \n");
+	snprintf(finding, sizeof(finding), "%s", text);
+	for (char *p = finding; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
+	sqlite3_finalize(st);
+	return store_fail(s, STORE_ERR_CORRUPT,
+			  "malformed save: %s; restore a backup or pass another file with --db",
+			  finding);
+}
+
+/* Runs quick_check on a save of up to STORE_QUICK_CHECK_MAX_BYTES, so a
+ * damaged page is found before anything is written. Appending a round
+ * touches only the last pages of each table, and damage elsewhere would
+ * otherwise go unnoticed until a query read it. */
+static enum store_status store_quick_check(struct store *s)
+{
+	struct stat file;
+
+	if (stat(s->path, &file) != 0 || file.st_size == 0 ||
+	    file.st_size > STORE_QUICK_CHECK_MAX_BYTES)
+		return STORE_OK;
+	return store_run_check(s, "PRAGMA quick_check(1)");
 }
 
 /* Applies the migration steps after version, inside one transaction that
@@ -622,6 +770,7 @@ static enum store_status store_check_header(struct store *s, int64_t *version)
 static enum store_status store_migrate(struct store *s)
 {
 	int64_t version = 0;
+	enum store_status status;
 	int rc = store_run(s, STORE_STMT_BEGIN);
 
 	if (rc != SQLITE_OK)
@@ -630,11 +779,10 @@ static enum store_status store_migrate(struct store *s)
 	rc = store_query_int(s, "PRAGMA user_version", &version);
 	if (rc != SQLITE_OK)
 		goto fail;
-	if (version > STORE_SCHEMA_VERSION) {
+	status = store_check_version(s, version);
+	if (status != STORE_OK) {
 		store_rollback(s);
-		return store_fail(s, STORE_ERR_NEWER,
-				  "save has schema version %lld but this ttypong reads up to %d; upgrade ttypong or pass another file with --db",
-				  (long long)version, STORE_SCHEMA_VERSION);
+		return status;
 	}
 
 	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
@@ -665,14 +813,13 @@ static enum store_status store_migrate(struct store *s)
 	return STORE_OK;
 
 fail:
+	status = store_fail_migration(s, rc, version);
 	store_rollback(s);
-	return store_fail_rc(s, rc, "migrating the schema");
+	return status;
 }
 
-/* Sets the connection's modes. WAL with synchronous=NORMAL syncs only at
- * checkpoints: a power cut may lose the last committed rounds but never
- * corrupts the save, and a crash of the program alone loses nothing
- * committed. */
+/* Sets the connection's cache size and turns foreign keys on. Neither
+ * writes to the file. */
 static enum store_status store_configure(struct store *s)
 {
 	char pragma[64];
@@ -685,10 +832,18 @@ static enum store_status store_configure(struct store *s)
 		rc = store_exec(s, "PRAGMA foreign_keys = ON");
 	if (rc != SQLITE_OK)
 		return store_fail_rc(s, rc, "configuring the connection");
-	if (s->read_only)
-		return STORE_OK;
+	return STORE_OK;
+}
 
-	rc = store_exec(s, "PRAGMA journal_mode = WAL");
+/* Switches the save to WAL. WAL with synchronous=NORMAL syncs only at
+ * checkpoints: a power cut may lose the last committed rounds but never
+ * corrupts the save, and a crash of the program alone loses nothing
+ * committed. The switch writes the header, so it runs only after a
+ * successful migration: a save that fails to migrate stays byte-identical. */
+static enum store_status store_enable_wal(struct store *s)
+{
+	int rc = store_exec(s, "PRAGMA journal_mode = WAL");
+
 	if (rc == SQLITE_OK)
 		rc = store_exec(s, "PRAGMA synchronous = NORMAL");
 	if (rc != SQLITE_OK)
@@ -743,6 +898,11 @@ static enum store_status store_connect(struct store *s, bool exists)
 					  "path too long; pass a shorter one with --db");
 		name = uri;
 		flags |= SQLITE_OPEN_URI;
+	} else if (strncmp(s->path, "file:", 5) == 0) {
+		/* A build of SQLite with URI names on by default would read
+		 * this relative path as a URI and its "?" as parameters. */
+		snprintf(uri, sizeof(uri), "./%s", s->path);
+		name = uri;
 	}
 	rc = sqlite3_open_v2(name, &s->db, flags, NULL);
 	if (rc != SQLITE_OK)
@@ -753,6 +913,23 @@ static enum store_status store_connect(struct store *s, bool exists)
 		return store_fail(s, STORE_ERR_READONLY,
 				  "can only be opened read-only; make the file and its directory writable or pass another file with --db");
 	return STORE_OK;
+}
+
+/* Closes a handle whose open failed. When the open created the file and it
+ * is still empty (its first write failed, on a full disk for one), removes
+ * it, so a failed first run leaves no file behind. A file with content
+ * belongs to a process that opened it meanwhile and stays. */
+static void store_close_failed(struct store *s, bool created)
+{
+	char *path = s->path;
+	struct stat st;
+
+	s->path = NULL;
+	store_close(s);
+	if (created && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == 0)
+		unlink(path);
+	free(path);
 }
 
 enum store_status store_open(const char *path, const struct store_options *opts,
@@ -787,14 +964,19 @@ enum store_status store_open(const char *path, const struct store_options *opts,
 				    (long long)version);
 	if (status == STORE_OK)
 		status = store_configure(s);
+	if (status == STORE_OK)
+		status = store_quick_check(s);
 	if (status == STORE_OK && !s->read_only)
 		status = store_migrate(s);
+	if (status == STORE_OK && !s->read_only)
+		status = store_enable_wal(s);
 
 	if (status != STORE_OK) {
 		store_format(msg, msg_size, "%s", s->msg);
-		store_close(s);
+		store_close_failed(s, !exists);
 		return status;
 	}
+	s->opened = true;
 	*out = s;
 	return STORE_OK;
 }
@@ -827,22 +1009,11 @@ const char *store_path(const struct store *s)
 enum store_status store_check(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(1)", -1, &st,
-				    NULL);
+	enum store_status status = store_run_check(s, "PRAGMA integrity_check(1)");
+	int rc;
 
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
-		store_fail(s, STORE_ERR_CORRUPT,
-			   "integrity check failed: %s; restore a backup or pass another file with --db",
-			   (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-		return STORE_ERR_CORRUPT;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return store_fail_rc(s, rc, "checking integrity");
+	if (status != STORE_OK)
+		return status;
 
 	/* Each row of foreign_key_check is one row whose parent is missing. */
 	rc = sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,
@@ -885,6 +1056,136 @@ enum store_status store_count(struct store *s, struct store_counts *out)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK)
 		return store_fail_rc(s, rc, "counting rows");
+	return STORE_OK;
+}
+
+/* Prepares sql and steps it to its first row. Returns SQLITE_ROW with *st
+ * ready to read, or another code with *st finalized and NULL. */
+static int store_query_row(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(*st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+	return rc;
+}
+
+static int store_stats_sessions(struct store *s, struct store_stats *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store_query_row(s, "SELECT kind, count(*) FROM sessions GROUP BY kind", &st);
+
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+		const char *kind = (const char *)sqlite3_column_text(st, 0);
+
+		for (size_t k = 0; k <= STORE_SESSION_EVAL; k++)
+			if (kind != NULL && strcmp(kind, store_session_kinds[k]) == 0)
+				out->sessions[k] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int store_stats_rounds(struct store *s, struct store_stats *out)
+{
+	/* The CHECK constraints make winner and human_side the same words,
+	 * so a round's winner equals its session's human side when the human
+	 * won it. */
+	static const char sql[] =
+		"SELECT count(*), coalesce(sum(r.n_frames), 0),"
+		" coalesce(sum(r.winner = 'left'), 0),"
+		" coalesce(sum(r.winner = 'right'), 0),"
+		" coalesce(sum(r.winner = 'draw'), 0),"
+		" coalesce(sum(s.human_side IS NOT NULL), 0),"
+		" coalesce(sum(r.winner = s.human_side), 0),"
+		" coalesce(sum(s.human_side IS NOT NULL AND r.winner <> 'draw'"
+		"  AND r.winner <> s.human_side), 0)"
+		" FROM rounds r JOIN sessions s ON s.id = r.session_id"
+		" WHERE r.ended_ms IS NOT NULL";
+	sqlite3_stmt *st = NULL;
+	int rc = store_query_row(s, sql, &st);
+
+	if (rc != SQLITE_ROW)
+		return rc;
+	out->n_rounds = sqlite3_column_int64(st, 0);
+	out->n_frames = sqlite3_column_int64(st, 1);
+	out->left_wins = sqlite3_column_int64(st, 2);
+	out->right_wins = sqlite3_column_int64(st, 3);
+	out->draws = sqlite3_column_int64(st, 4);
+	out->human_rounds = sqlite3_column_int64(st, 5);
+	out->human_wins = sqlite3_column_int64(st, 6);
+	out->human_losses = sqlite3_column_int64(st, 7);
+	sqlite3_finalize(st);
+	return SQLITE_OK;
+}
+
+static int store_stats_models(struct store *s, struct store_stats *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = store_query_row(s,
+				 "SELECT count(*), coalesce(sum(kind = 'trained'), 0),"
+				 " coalesce(sum(kind = 'imported'), 0),"
+				 " coalesce(sum(promoted), 0) FROM models",
+				 &st);
+
+	if (rc != SQLITE_ROW)
+		return rc;
+	out->n_models = sqlite3_column_int64(st, 0);
+	out->n_trained = sqlite3_column_int64(st, 1);
+	out->n_imported = sqlite3_column_int64(st, 2);
+	out->n_promoted = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+
+	rc = store_query_row(s,
+			     "SELECT id, kind, n_records, val_loss, val_acc, return_rate"
+			     " FROM models WHERE promoted = 1 ORDER BY id DESC LIMIT 1",
+			     &st);
+	if (rc == SQLITE_DONE)
+		return SQLITE_OK;
+	if (rc != SQLITE_ROW)
+		return rc;
+	out->promoted_id = sqlite3_column_int64(st, 0);
+	out->promoted_kind = strcmp((const char *)sqlite3_column_text(st, 1), "imported") == 0
+				     ? STORE_MODEL_IMPORTED
+				     : STORE_MODEL_TRAINED;
+	out->promoted_n_records = sqlite3_column_int64(st, 2);
+	out->promoted_val_loss = store_column_measure(st, 3);
+	out->promoted_val_acc = store_column_measure(st, 4);
+	out->promoted_return_rate = store_column_measure(st, 5);
+	sqlite3_finalize(st);
+	return SQLITE_OK;
+}
+
+enum store_status store_stats(struct store *s, struct store_stats *out)
+{
+	/* Inside an open round the reads already share its transaction. */
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	int rc = SQLITE_OK;
+
+	memset(out, 0, sizeof(*out));
+	out->promoted_val_loss = NAN;
+	out->promoted_val_acc = NAN;
+	out->promoted_return_rate = NAN;
+
+	if (own)
+		rc = store_exec(s, "BEGIN");
+	if (rc == SQLITE_OK)
+		rc = store_stats_sessions(s, out);
+	if (rc == SQLITE_OK)
+		rc = store_stats_rounds(s, out);
+	if (rc == SQLITE_OK)
+		rc = store_stats_models(s, out);
+	if (own && rc == SQLITE_OK)
+		rc = store_exec(s, "COMMIT");
+	if (rc != SQLITE_OK) {
+		if (own)
+			store_rollback(s);
+		return store_fail_rc(s, rc, "summarizing the save");
+	}
 	return STORE_OK;
 }
 
@@ -964,6 +1265,28 @@ enum store_status store_session_end(struct store *s, int64_t session_id)
 				  "no session with id %lld",
 				  (long long)session_id);
 	return STORE_OK;
+}
+
+enum store_status store_session_abandon(struct store *s, int64_t session_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	assert(!s->round_open);
+	rc = sqlite3_prepare_v2(s->db,
+				"DELETE FROM sessions WHERE id = ?1 AND NOT EXISTS"
+				" (SELECT 1 FROM rounds WHERE session_id = ?1)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, session_id);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_fail_rc(s, rc, "ending a session");
+	if (sqlite3_changes(s->db) > 0)
+		return STORE_OK;
+	return store_session_end(s, session_id);
 }
 
 /* Rounds */
@@ -1753,7 +2076,12 @@ enum store_status store_resolve_path(const struct store_path_env *env,
 	int n;
 
 	store_format(msg, msg_size, "");
-	if (store_set(env->db_opt))
+	if (env->db_opt != NULL && env->db_opt[0] == '\0') {
+		store_format(msg, msg_size,
+			     "the --db path is empty; pass the save's file path with --db");
+		return STORE_ERR_PATH;
+	}
+	if (env->db_opt != NULL)
 		chosen = env->db_opt;
 	else if (store_set(env->ttypong_db))
 		chosen = env->ttypong_db;
@@ -1773,7 +2101,12 @@ enum store_status store_resolve_path(const struct store_path_env *env,
 	else if (store_set(env->home))
 		n = snprintf(dir, sizeof(dir), "%s/.local/share/ttypong",
 			     env->home);
-	else {
+	else if (store_set(env->xdg_data_home)) {
+		store_format(msg, msg_size,
+			     "no place for the save: HOME is unset, and XDG_DATA_HOME (%s) is ignored because it is not an absolute path; pass --db PATH or set TTYPONG_DB",
+			     env->xdg_data_home);
+		return STORE_ERR_PATH;
+	} else {
 		store_format(msg, msg_size,
 			     "no place for the save: HOME and XDG_DATA_HOME are unset; pass --db PATH or set TTYPONG_DB");
 		return STORE_ERR_PATH;

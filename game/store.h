@@ -36,7 +36,7 @@
 enum store_status {
 	STORE_OK = 0,
 	STORE_ERR_NOMEM,     /* allocation failed */
-	STORE_ERR_NOT_DB,    /* the file is not an SQLite database */
+	STORE_ERR_NOT_DB,    /* not an SQLite database, or not a regular file */
 	STORE_ERR_FOREIGN,   /* an SQLite database of some other program */
 	STORE_ERR_NEWER,     /* the save has a newer schema than this build */
 	STORE_ERR_READONLY,  /* the file or its directory is not writable */
@@ -175,22 +175,56 @@ struct store_counts {
 	int64_t n_models;
 };
 
+/* A summary of the save for the stats command. Rounds, frames and results
+ * count finished rounds only. NaN in a double means "not measured". */
+struct store_stats {
+	int64_t sessions[STORE_SESSION_EVAL + 1]; /* by enum store_session_kind */
+	int64_t n_rounds;
+	int64_t n_frames;       /* sum of the rounds' frame counts */
+	int64_t left_wins;
+	int64_t right_wins;
+	int64_t draws;
+	int64_t human_rounds;   /* rounds of sessions with a human side */
+	int64_t human_wins;     /* of those, rounds the human side won */
+	int64_t human_losses;
+	int64_t n_models;
+	int64_t n_trained;
+	int64_t n_imported;
+	int64_t n_promoted;
+	/* The newest promoted model version; id 0 when none is promoted. */
+	int64_t promoted_id;
+	enum store_model_kind promoted_kind;
+	int64_t promoted_n_records;
+	double promoted_val_loss;
+	double promoted_val_acc;    /* fraction in [0, 1] */
+	double promoted_return_rate; /* fraction in [0, 1] */
+};
+
 /* An open save. One thread at a time may use a handle. */
 struct store;
 
 /* Opens or creates the save at path and migrates it to
  * STORE_SCHEMA_VERSION. opts may be NULL for the defaults. Sets WAL mode,
- * synchronous=NORMAL, foreign keys on and the busy timeout.
+ * synchronous=NORMAL, foreign keys on and the busy timeout. A save of up to
+ * 128 MiB gets SQLite's quick_check first, and a damaged one fails with
+ * STORE_ERR_CORRUPT. Larger saves skip it, because it reads every page, and
+ * damage there shows only when SQLite reads the damaged page.
  *
  * On success returns STORE_OK and *out owns the handle (store_close()).
  * On failure *out is NULL, the file is unchanged, and msg (if not NULL)
- * receives one line naming the path and what to do. The failures are
- * STORE_ERR_NOT_DB, STORE_ERR_FOREIGN, STORE_ERR_NEWER and
- * STORE_ERR_READONLY, each detected before any write. A writable open never
- * falls back to read-only. STORE_ERR_BUSY means another process held the
- * write lock past the timeout. STORE_ERR_PATH means the directory is
- * missing, and STORE_ERR_NOT_FOUND a missing file under read_only. The rest
- * are STORE_ERR_FULL, STORE_ERR_CORRUPT, STORE_ERR_NOMEM and STORE_ERR_IO. */
+ * receives one line naming the path and what to do. Two exceptions: a file
+ * the open created is removed while it is still empty, and a switch to WAL
+ * that fails after a migration leaves the migrated save in rollback-journal
+ * mode. The failures are STORE_ERR_NOT_DB, STORE_ERR_FOREIGN,
+ * STORE_ERR_NEWER and STORE_ERR_READONLY, each detected before any write. A
+ * writable open never falls back to read-only. STORE_ERR_BUSY means another
+ * process held the write lock past the timeout. STORE_ERR_PATH means the
+ * path cannot name a save (empty, ":memory:", too long, a dangling symbolic
+ * link) or its directory is missing, and STORE_ERR_NOT_FOUND a missing file
+ * under read_only. A path that exists but is not a regular file (a
+ * directory, a FIFO, a device, a socket) gives STORE_ERR_NOT_DB before
+ * SQLite opens it. The rest are STORE_ERR_FULL, STORE_ERR_CORRUPT,
+ * STORE_ERR_NOMEM and STORE_ERR_IO. */
 enum store_status store_open(const char *path, const struct store_options *opts,
 			     struct store **out, char *msg, size_t msg_size);
 
@@ -208,12 +242,13 @@ const char *store_path(const struct store *s);
 const char *store_status_name(enum store_status status);
 
 /* Chooses the save's path: db_opt (the --db option) if not NULL, else
- * $TTYPONG_DB if set and non-empty, else saves/ttypong.db beside the
+ * $TTYPONG_DB if set and non-empty (an empty one counts as unset), else saves/ttypong.db beside the
  * executable when its directory contains both saves/ and a Makefile (a source
  * tree), else $XDG_DATA_HOME/ttypong/ttypong.db with XDG_DATA_HOME defaulting
  * to ~/.local/share. Only the last case creates directories (mode 0700).
- * Writes the path into out. Returns STORE_ERR_PATH with a message when HOME
- * is unset, a directory cannot be made or out_size is too small. */
+ * Writes the path into out. Returns STORE_ERR_PATH with a message when db_opt
+ * is empty, HOME is unset, a directory cannot be made or out_size is too
+ * small. */
 enum store_status store_default_path(const char *db_opt, char *out,
 				     size_t out_size, char *msg,
 				     size_t msg_size);
@@ -241,6 +276,11 @@ enum store_status store_check(struct store *s);
  * reads the whole frames table. */
 enum store_status store_count(struct store *s, struct store_counts *out);
 
+/* Fills out with the summary above in one transaction (the open round's, if
+ * any), so the figures agree with each other while another process writes.
+ * Reads sessions, rounds and models but never the frames table. */
+enum store_status store_stats(struct store *s, struct store_stats *out);
+
 /* Inserts a session, started now, and writes its id into *id. Must not be
  * called while a round is open. */
 enum store_status store_session_begin(struct store *s,
@@ -249,6 +289,11 @@ enum store_status store_session_begin(struct store *s,
 
 /* Sets the session's end time to now. STORE_ERR_NOT_FOUND if no such id. */
 enum store_status store_session_end(struct store *s, int64_t session_id);
+
+/* Closes a session that stopped on a failure: deletes it when it holds no
+ * round, since such a row records nothing, and otherwise sets its end time
+ * like store_session_end(). Must not be called while a round is open. */
+enum store_status store_session_abandon(struct store *s, int64_t session_id);
 
 /* Opens the round's write transaction and inserts the round (number is the
  * caller's count within the session, from 1). Writes the id into *id.

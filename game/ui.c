@@ -294,7 +294,7 @@ static int ui_parse(int argc, char **argv, struct ui_opts *o)
 				ui_play_help();
 			return CLI_EXIT_OK;
 		default:
-			return cli_bad_option(cmd, argv);
+			return cli_bad_option(cmd, opt, argv);
 		}
 	}
 	if (optind < argc)

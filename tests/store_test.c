@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,7 +19,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -459,6 +462,33 @@ Test(store, empty_round_and_empty_load)
 	store_test_rmdir(&t);
 }
 
+Test(store, abandoned_session)
+{
+	struct store_test_dir t;
+	struct store_counts c;
+	struct store *s;
+	int64_t empty, kept;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	empty = store_test_session(s);
+	kept = store_test_session(s);
+	store_test_round(s, kept, 1);
+
+	cr_assert_eq(store_session_abandon(s, empty), STORE_OK,
+		     "abandoning an empty session failed: %s", store_errmsg(s));
+	cr_assert_eq(store_session_abandon(s, kept), STORE_OK,
+		     "abandoning a session with a round failed: %s", store_errmsg(s));
+	cr_assert_eq(store_count(s, &c), STORE_OK, "count failed: %s", store_errmsg(s));
+	cr_assert_eq(c.n_sessions, 1, "%lld sessions left, expected the one with a round",
+		     (long long)c.n_sessions);
+	cr_assert_eq(c.n_rounds, 1, "%lld rounds left, expected 1", (long long)c.n_rounds);
+	cr_assert_eq(store_session_abandon(s, empty), STORE_ERR_NOT_FOUND,
+		     "abandoning a deleted session succeeded");
+	store_close(s);
+	store_test_rmdir(&t);
+}
+
 Test(store, aborted_round_rolled_back)
 {
 	struct store_test_dir t;
@@ -825,6 +855,161 @@ Test(store, rejects_newer_schema)
 	store_test_rmdir(&t);
 }
 
+Test(store, rejects_negative_schema_version)
+{
+	static const uint32_t versions[] = { 0xffffffffu, 0xfffffffeu, 0x80000000u };
+	struct store_test_dir t;
+	struct store *s;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		store_test_set_header_u32(t.path, STORE_TEST_USER_VERSION_OFFSET,
+					  versions[i]);
+		store_test_expect_rejected(t.dir, t.path, STORE_ERR_CORRUPT,
+					   "invalid schema version -");
+	}
+	store_test_rmdir(&t);
+}
+
+/* A ttypong save in rollback-journal mode at version 0 that already has the
+ * tables: the first migration step fails on them. The failure must name
+ * SQLite's reason, and the header, whose journal mode bytes a switch to WAL
+ * would change, must stay as it was. */
+Test(store, failed_migration_leaves_file_unchanged)
+{
+	/* Header bytes 18 and 19, the write and read versions: 1 is the
+	 * rollback journal, 2 is WAL. */
+	const long versions_offset = 16;
+	struct store_test_dir t;
+	struct store *s;
+	uint32_t word;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+	word = store_test_header_u32(t.path, versions_offset);
+	store_test_set_header_u32(t.path, versions_offset, (word & 0xffff0000u) | 0x0101u);
+	store_test_set_header_u32(t.path, STORE_TEST_USER_VERSION_OFFSET, 0);
+
+	store_test_expect_rejected(t.dir, t.path, STORE_ERR_IO, "already exists");
+	store_test_rmdir(&t);
+}
+
+/* Damage to a page that appending never touches is found on open. */
+Test(store, rejects_damaged_page)
+{
+	const long page_size = 4096;
+	struct store_test_dir t;
+	struct store *s;
+	unsigned char junk[4096];
+	struct stat st;
+	int64_t session;
+	FILE *fp;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	session = store_test_session(s);
+	for (int round = 1; round <= 10; round++)
+		store_test_round(s, session, round);
+	store_close(s);
+	cr_assert_eq(stat(t.path, &st), 0, "stat %s failed", t.path);
+	cr_assert_gt(st.st_size / page_size, 8, "save has only %lld pages",
+		     (long long)(st.st_size / page_size));
+
+	memset(junk, 0xff, sizeof(junk));
+	fp = fopen(t.path, "r+b");
+	cr_assert_not_null(fp, "cannot open %s: %s", t.path, strerror(errno));
+	cr_assert_eq(fseek(fp, st.st_size / page_size / 2 * page_size, SEEK_SET), 0,
+		     "seek in %s failed", t.path);
+	cr_assert_eq(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk),
+		     "write to %s failed", t.path);
+	fclose(fp);
+
+	store_test_expect_rejected(t.dir, t.path, STORE_ERR_CORRUPT, "malformed save");
+	store_test_rmdir(&t);
+}
+
+/* Opens path, expects want with needle in a one-line message that names
+ * the path, and expects dir to hold as many entries as before. */
+static void store_test_expect_bad_path(const char *dir, const char *path,
+				       enum store_status want, const char *needle)
+{
+	char msg[STORE_MSG_MAX];
+	int entries = store_test_count_entries(dir);
+	struct store *s = (struct store *)1;
+	enum store_status status = store_open(path, NULL, &s, msg, sizeof(msg));
+
+	cr_assert_eq(status, want, "store_open(%s) gave \"%s\" (%s), expected \"%s\"",
+		     path, store_status_name(status), msg, store_status_name(want));
+	cr_assert_null(s, "a failed open of %s left a handle", path);
+	cr_assert_null(strchr(msg, '\n'), "message spans lines: %s", msg);
+	cr_assert_not_null(strstr(msg, needle), "message lacks \"%s\": %s", needle, msg);
+	cr_assert_eq(store_test_count_entries(dir), entries,
+		     "opening %s created or removed files in %s", path, dir);
+}
+
+Test(store, rejects_special_files)
+{
+	struct store_test_dir t;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char path[600];
+	struct stat st;
+	int fd;
+
+	store_test_mkdir(&t);
+
+	snprintf(path, sizeof(path), "%s/fifo.db", t.dir);
+	cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo failed: %s", strerror(errno));
+	store_test_expect_bad_path(t.dir, path, STORE_ERR_NOT_DB, "is a FIFO");
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/socket.db", t.dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0, "socket failed: %s", strerror(errno));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0,
+		     "bind failed: %s", strerror(errno));
+	store_test_expect_bad_path(t.dir, addr.sun_path, STORE_ERR_NOT_DB, "is a socket");
+	close(fd);
+
+	snprintf(path, sizeof(path), "%s/dangling.db", t.dir);
+	cr_assert_eq(symlink("missing.db", path), 0, "symlink failed: %s", strerror(errno));
+	store_test_expect_bad_path(t.dir, path, STORE_ERR_PATH, "symbolic link to missing.db");
+
+	snprintf(path, sizeof(path), "%s/%0300d.db", t.dir, 0);
+	store_test_expect_bad_path(t.dir, path, STORE_ERR_PATH, "File name too long");
+
+	store_test_expect_bad_path("/dev", "/dev/null", STORE_ERR_NOT_DB, "is a character device");
+	cr_assert_neq(stat("/dev/null-journal", &st), 0, "opening /dev/null made a journal");
+
+	store_test_expect_bad_path(t.dir, ":memory:", STORE_ERR_PATH, "in memory");
+	store_test_expect_bad_path(t.dir, "", STORE_ERR_PATH, "empty");
+	store_test_rmdir(&t);
+}
+
+/* A relative path that starts with "file:" is a file name, not a URI. */
+Test(store, file_prefix_is_a_file_name)
+{
+	struct store_test_dir t;
+	char cwd[PATH_MAX], path[256];
+	struct store *s;
+	struct stat st;
+
+	store_test_mkdir(&t);
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)), "getcwd failed");
+	cr_assert_eq(chdir(t.dir), 0, "chdir failed: %s", strerror(errno));
+	s = store_test_open("file:save.db?mode=memory");
+	store_test_round(s, store_test_session(s), 1);
+	store_close(s);
+	cr_assert_eq(chdir(cwd), 0, "chdir back failed: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/file:save.db?mode=memory", t.dir);
+	cr_assert_eq(stat(path, &st), 0, "no file named %s: %s", path, strerror(errno));
+	cr_assert_gt(st.st_size, 0, "%s is empty", path);
+	store_test_rmdir(&t);
+}
+
 Test(store, rejects_other_programs_database)
 {
 	struct store_test_dir t;
@@ -1165,6 +1350,48 @@ Test(store, full_disk_keeps_earlier_rounds)
 	store_test_rmdir(&t);
 }
 
+/* A new save on a full disk: the open fails, leaves no empty file behind,
+ * and does not speak of earlier rounds. */
+Test(store, full_disk_new_save_leaves_nothing)
+{
+	struct store_test_dir t;
+	struct store *s = (struct store *)1;
+	char reason[256], filler[128], msg[STORE_MSG_MAX];
+	char block[4096];
+	struct stat st;
+	enum store_status status;
+	FILE *fp;
+
+	store_test_mkdir(&t);
+	if (!store_test_private_mounts(reason, sizeof(reason))) {
+		store_test_rmdir(&t);
+		cr_skip_test("cannot mount a small file system: %s", reason);
+	}
+	if (mount("tmpfs", t.dir, "tmpfs", 0, "size=64k") != 0) {
+		snprintf(reason, sizeof(reason), "%s", strerror(errno));
+		store_test_rmdir(&t);
+		cr_skip_test("cannot mount a 64 KiB tmpfs: %s", reason);
+	}
+	snprintf(filler, sizeof(filler), "%s/filler", t.dir);
+	fp = fopen(filler, "wb");
+	cr_assert_not_null(fp, "cannot create %s: %s", filler, strerror(errno));
+	memset(block, 0, sizeof(block));
+	while (fwrite(block, 1, sizeof(block), fp) == sizeof(block) && fflush(fp) == 0)
+		;
+	fclose(fp);
+
+	status = store_open(t.path, NULL, &s, msg, sizeof(msg));
+	cr_assert_eq(status, STORE_ERR_FULL, "opening on a full disk gave %s (%s)",
+		     store_status_name(status), msg);
+	cr_assert_null(s, "a failed open left a handle");
+	cr_assert_null(strstr(msg, "rounds saved before"),
+		       "message speaks of earlier rounds of a new save: %s", msg);
+	cr_assert_neq(stat(t.path, &st), 0, "a failed open left %s of %lld bytes",
+		      t.path, (long long)st.st_size);
+	umount(t.dir);
+	store_test_rmdir(&t);
+}
+
 Test(store, sigkill_mid_round_keeps_finished_rounds)
 {
 	struct store_test_dir t;
@@ -1270,6 +1497,25 @@ Test(store, path_option_beats_environment)
 	cr_assert_not_null(strstr(msg, "/dev/null/data/ttypong"), "message: %s", msg);
 }
 
+Test(store, path_empty_option_rejected)
+{
+	struct store_path_env env = { .db_opt = "", .ttypong_db = "/x/env.db",
+				      .home = "/x" };
+	char out[256], msg[STORE_MSG_MAX];
+
+	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
+		     STORE_ERR_PATH, "an empty --db fell back to %s", out);
+	cr_assert_not_null(strstr(msg, "--db"), "message does not name --db: %s", msg);
+
+	/* An empty TTYPONG_DB counts as unset. */
+	env.db_opt = NULL;
+	env.ttypong_db = "";
+	env.xdg_data_home = "/dev/null/data";
+	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
+		     STORE_ERR_PATH, "an empty TTYPONG_DB was used as a path");
+	cr_assert_not_null(strstr(msg, "/dev/null/data/ttypong"), "message: %s", msg);
+}
+
 Test(store, path_in_source_tree)
 {
 	struct store_test_dir t;
@@ -1331,7 +1577,15 @@ Test(store, path_xdg_and_home)
 
 	env.home = NULL;
 	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
+		     STORE_ERR_PATH, "no HOME and a relative XDG_DATA_HOME accepted");
+	cr_assert_not_null(strstr(msg, "XDG_DATA_HOME (relative/data) is ignored"),
+			   "message does not say why XDG_DATA_HOME was not used: %s", msg);
+	cr_assert_not_null(strstr(msg, "--db"), "message does not say what to do: %s", msg);
+
+	env.xdg_data_home = NULL;
+	cr_assert_eq(store_resolve_path(&env, out, sizeof(out), msg, sizeof(msg)),
 		     STORE_ERR_PATH, "no HOME and no XDG_DATA_HOME accepted");
+	cr_assert_not_null(strstr(msg, "HOME and XDG_DATA_HOME are unset"), "message: %s", msg);
 	cr_assert_not_null(strstr(msg, "--db"), "message does not say what to do: %s", msg);
 	store_test_rmdir(&t);
 }
@@ -1349,4 +1603,93 @@ Test(store, default_path_reads_environment)
 	cr_assert_str_eq(out, "/x/opt.db", "--db did not beat TTYPONG_DB");
 	cr_assert_eq(store_default_path("/x/opt.db", out, 4, msg, sizeof(msg)),
 		     STORE_ERR_PATH, "a path longer than the buffer was accepted");
+}
+
+/* Records one round of n frames with the given winner. */
+static void store_test_result_round(struct store *s, int64_t session, int number,
+				    enum store_winner winner, int n)
+{
+	struct store_round_result result = { winner, 1, 2 };
+	int64_t id = 0;
+
+	cr_assert_eq(store_round_begin(s, session, number, &id), STORE_OK,
+		     "round_begin failed: %s", store_errmsg(s));
+	for (int i = 0; i < n; i++) {
+		struct store_frame f = store_test_frame(number, i);
+
+		cr_assert_eq(store_round_append(s, &f, 1), STORE_OK, "append failed: %s",
+			     store_errmsg(s));
+	}
+	cr_assert_eq(store_round_end(s, &result), STORE_OK, "round_end failed: %s",
+		     store_errmsg(s));
+}
+
+Test(store, stats_summarize)
+{
+	struct store_test_dir t;
+	struct store *s;
+	struct store_stats st;
+	struct store_session sim = {
+		.kind = STORE_SESSION_SIM, .seed = 1, .left_ctrl = "tracker",
+		.right_ctrl = "random", .human_side = STORE_SIDE_NONE,
+	};
+	struct store_model m = { .kind = STORE_MODEL_TRAINED, .train_loss = NAN,
+				 .val_loss = 0.5, .val_acc = 0.75, .return_rate = 0.25,
+				 .n_records = 900, .promoted = true };
+	int64_t play, sim_id, id, unpromoted, open_round;
+
+	store_test_mkdir(&t);
+	s = store_test_open(t.path);
+	cr_assert_eq(store_stats(s, &st), STORE_OK, "stats of an empty save: %s", store_errmsg(s));
+	cr_assert_eq(st.n_rounds, 0, "rounds of an empty save");
+	cr_assert_eq(st.promoted_id, 0, "promoted id of an empty save");
+	cr_assert(isnan(st.promoted_val_loss), "val loss without a promoted model");
+
+	/* The human plays left: a win, a loss and a draw. */
+	play = store_test_session(s);
+	store_test_result_round(s, play, 1, STORE_WINNER_LEFT, 10);
+	store_test_result_round(s, play, 2, STORE_WINNER_RIGHT, 20);
+	store_test_result_round(s, play, 3, STORE_WINNER_DRAW, 5);
+	cr_assert_eq(store_session_begin(s, &sim, &sim_id), STORE_OK, "sim session: %s",
+		     store_errmsg(s));
+	store_test_result_round(s, sim_id, 1, STORE_WINNER_RIGHT, 7);
+
+	/* Two promoted versions, an older trained and a newer imported one,
+	 * and an unpromoted trained one after them. */
+	cr_assert_eq(store_model_put(s, &m, &id), STORE_OK, "put: %s", store_errmsg(s));
+	m.kind = STORE_MODEL_IMPORTED;
+	m.val_loss = NAN;
+	m.n_records = 0;
+	cr_assert_eq(store_model_put(s, &m, &id), STORE_OK, "put: %s", store_errmsg(s));
+	m.kind = STORE_MODEL_TRAINED;
+	m.promoted = false;
+	cr_assert_eq(store_model_put(s, &m, &unpromoted), STORE_OK, "put: %s", store_errmsg(s));
+
+	/* A round still open counts nowhere. */
+	cr_assert_eq(store_round_begin(s, sim_id, 2, &open_round), STORE_OK, "round_begin");
+	cr_assert_eq(store_stats(s, &st), STORE_OK, "stats: %s", store_errmsg(s));
+	store_round_abort(s);
+
+	cr_assert_eq(st.sessions[STORE_SESSION_PLAY], 1, "play sessions");
+	cr_assert_eq(st.sessions[STORE_SESSION_SIM], 1, "sim sessions");
+	cr_assert_eq(st.sessions[STORE_SESSION_TRAIN], 0, "train sessions");
+	cr_assert_eq(st.n_rounds, 4, "finished rounds: %lld", (long long)st.n_rounds);
+	cr_assert_eq(st.n_frames, 42, "frames: %lld", (long long)st.n_frames);
+	cr_assert_eq(st.left_wins, 1, "left wins");
+	cr_assert_eq(st.right_wins, 2, "right wins");
+	cr_assert_eq(st.draws, 1, "draws");
+	cr_assert_eq(st.human_rounds, 3, "rounds with a human");
+	cr_assert_eq(st.human_wins, 1, "human wins");
+	cr_assert_eq(st.human_losses, 1, "human losses");
+	cr_assert_eq(st.n_models, 3, "models");
+	cr_assert_eq(st.n_trained, 2, "trained models");
+	cr_assert_eq(st.n_imported, 1, "imported models");
+	cr_assert_eq(st.n_promoted, 2, "promoted models");
+	cr_assert_eq(st.promoted_id, id, "newest promoted is %lld", (long long)st.promoted_id);
+	cr_assert_eq(st.promoted_kind, STORE_MODEL_IMPORTED, "promoted kind");
+	cr_assert(isnan(st.promoted_val_loss), "unmeasured val loss reads %g", st.promoted_val_loss);
+	cr_assert_eq(st.promoted_val_acc, 0.75, "promoted val acc");
+	cr_assert_eq(st.promoted_return_rate, 0.25, "promoted return rate");
+	store_close(s);
+	store_test_rmdir(&t);
 }
