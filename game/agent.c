@@ -46,6 +46,19 @@ _Static_assert((int)LABEL_UP == (int)CORE_MOVE_UP && (int)LABEL_STAY == (int)COR
 _Static_assert(DROP_SPEC_MAX_LAYERS >= NN_REFERENCE_LAYERS,
 	       "agent_fresh() builds either layout in one array");
 
+/* Floats in the widest input row. */
+#define AGENT_ROW_MAX (AGENT_HISTORY_MAX * CORE_FEATURE_COUNT)
+
+/* The state of one side's network controller: a ring of that side's last
+ * history feature vectors and the input row built from it. */
+struct agent_seat {
+	struct agent *agent;
+	float ring[AGENT_HISTORY_MAX][CORE_FEATURE_COUNT];
+	int head;			/* slot of the newest frame */
+	bool filled;			/* false until the round's first decision */
+	float row[AGENT_ROW_MAX];	/* oldest frame first */
+};
+
 struct agent {
 	struct store *store;		/* borrowed, may be NULL */
 	struct core_config cfg;
@@ -53,6 +66,8 @@ struct agent {
 	struct label_geom geom;
 	struct nn_model *play;		/* the playing network, eval mode only */
 	int64_t model_id;		/* 0: fresh weights not in the save */
+	int history;			/* frames per input row of play */
+	struct agent_seat seats[2];	/* indexed by enum core_side */
 	struct rng rng;			/* one seed per training step */
 	struct rng mc_rng;		/* MC-dropout masks while playing */
 	double store_ms;		/* time the last successful store took, ms */
@@ -117,6 +132,7 @@ void agent_opts_default(struct agent_opts *o)
 	o->val_fraction = 0.2;
 	o->promote_margin = 0.05;
 	o->seed = 1;
+	o->history = 1;
 }
 
 const char *agent_opts_check(const struct agent_opts *o)
@@ -141,6 +157,8 @@ const char *agent_opts_check(const struct agent_opts *o)
 		return "the dropout rate must be in [0, 1)";
 	if (o->mc_passes > AGENT_MC_PASSES_MAX)
 		return "mc_passes must be from 0 to 1000";
+	if (o->history < 1 || o->history > AGENT_HISTORY_MAX)
+		return "history must be from 1 to 32 frames";
 	return NULL;
 }
 
@@ -157,24 +175,71 @@ void agent_label_geom(const struct core_config *cfg, struct label_geom *g)
 
 /* ---- The network controller ------------------------------------------ */
 
+int agent_history_of_inputs(int n_inputs)
+{
+	if (n_inputs < CORE_FEATURE_COUNT || n_inputs % CORE_FEATURE_COUNT != 0 ||
+	    n_inputs / CORE_FEATURE_COUNT > AGENT_HISTORY_MAX)
+		return 0;
+	return n_inputs / CORE_FEATURE_COUNT;
+}
+
+void agent_history_rows(const float *feats, size_t n, int history, float *rows)
+{
+	size_t frame = CORE_FEATURE_COUNT * sizeof *feats;
+
+	for (size_t i = 0; i < n; i++) {
+		for (int t = 0; t < history; t++) {
+			/* Frame i - (history - 1) + t, or the first one. */
+			size_t back = (size_t)(history - 1 - t);
+			size_t src = i >= back ? i - back : 0;
+
+			memcpy(rows + (i * (size_t)history + (size_t)t) * CORE_FEATURE_COUNT,
+			       feats + src * CORE_FEATURE_COUNT, frame);
+		}
+	}
+}
+
+/* Adds the newest frame to the seat's ring and rebuilds its input row,
+ * oldest frame first. */
+static void agent_seat_push(struct agent_seat *seat, int history,
+			    const float feat[CORE_FEATURE_COUNT])
+{
+	size_t frame = CORE_FEATURE_COUNT * sizeof *feat;
+
+	if (!seat->filled) {
+		for (int t = 0; t < history; t++)
+			memcpy(seat->ring[t], feat, frame);
+		seat->head = history - 1;
+		seat->filled = true;
+	} else {
+		seat->head = (seat->head + 1) % history;
+		memcpy(seat->ring[seat->head], feat, frame);
+	}
+	for (int t = 0; t < history; t++)
+		memcpy(seat->row + t * CORE_FEATURE_COUNT,
+		       seat->ring[(seat->head + 1 + t) % history], frame);
+}
+
 static enum core_move agent_decide(struct ctrl *c, const struct core_state *s,
 				   const struct core_config *cfg)
 {
-	struct agent *a = c->u.impl;
-	float x[CORE_FEATURE_COUNT];
+	struct agent_seat *seat = c->u.impl;
+	struct agent *a = seat->agent;
+	float feat[CORE_FEATURE_COUNT];
 	int best = CORE_MOVE_STAY;
 	int rc;
 
-	core_features(s, cfg, c->side, x);
+	core_features(s, cfg, c->side, feat);
+	agent_seat_push(seat, a->history, feat);
 
 	/* agent_open() and agent_train() ran a one-row prediction (and an MC
 	 * pass when enabled) already, so the scratch space exists and these
 	 * calls cannot fail. */
 	if (a->opts.mc_passes > 0)
-		rc = nn_mc_predict(a->play, x, 1, (int)a->opts.mc_passes, &a->mc_rng, c->probs,
-				   c->spread);
+		rc = nn_mc_predict(a->play, seat->row, 1, (int)a->opts.mc_passes, &a->mc_rng,
+				   c->probs, c->spread);
 	else
-		rc = nn_predict(a->play, x, 1, c->probs);
+		rc = nn_predict(a->play, seat->row, 1, c->probs);
 	c->has_probs = rc == NN_OK;
 	c->has_spread = rc == NN_OK && a->opts.mc_passes > 0;
 	if (rc != NN_OK)
@@ -185,41 +250,85 @@ static enum core_move agent_decide(struct ctrl *c, const struct core_state *s,
 	return (enum core_move)best;
 }
 
+static void agent_round_start(struct ctrl *c)
+{
+	struct agent_seat *seat = c->u.impl;
+
+	seat->filled = false;
+}
+
 static const struct ctrl_ops agent_ctrl_ops = {
 	.kind = "net",
 	.decide = agent_decide,
+	.round_start = agent_round_start,
 };
 
 void agent_ctrl_init(struct agent *a, struct ctrl *c, enum core_side side)
 {
+	struct agent_seat *seat = &a->seats[side];
+
+	assert(side == CORE_LEFT || side == CORE_RIGHT);
 	memset(c, 0, sizeof *c);
 	c->ops = &agent_ctrl_ops;
 	snprintf(c->name, sizeof c->name, "%s", agent_ctrl_ops.kind);
 	c->side = side;
 	c->move = CORE_MOVE_STAY;
-	c->u.impl = a;
+	seat->agent = a;
+	seat->filled = false;
+	c->u.impl = seat;
+}
+
+int agent_history(const struct agent *a)
+{
+	return a->history;
+}
+
+const struct nn_model *agent_network(const struct agent *a)
+{
+	return a->play;
 }
 
 /* ---- Opening ---------------------------------------------------------- */
 
-/* Checks that m fits the game and prepares it for allocation-free play. */
+/* Checks that m fits the game and prepares it for allocation-free play.
+ * The network's input width sets the history of every later row. */
 static enum agent_status agent_adopt(struct agent *a, struct nn_model *m, int64_t id)
 {
-	float x[CORE_FEATURE_COUNT] = { 0 };
+	static const float x[AGENT_ROW_MAX];
 	float y[CORE_MOVE_COUNT];
+	int history = agent_history_of_inputs(nn_n_inputs(m));
 
-	if (nn_n_inputs(m) != CORE_FEATURE_COUNT || nn_n_outputs(m) != CORE_MOVE_COUNT)
+	if (history == 0 || nn_n_outputs(m) != CORE_MOVE_COUNT)
 		return agent_fail(a, AGENT_ERR_MODEL,
-				  "model version %lld takes %d inputs and gives %d outputs; ttypong needs %d and %d",
-				  (long long)id, nn_n_inputs(m), nn_n_outputs(m),
-				  CORE_FEATURE_COUNT, CORE_MOVE_COUNT);
+				  "model version %lld takes %d inputs and gives %d outputs; ttypong needs %d outputs and 1 to %d frames of %d inputs",
+				  (long long)id, nn_n_inputs(m), nn_n_outputs(m), CORE_MOVE_COUNT,
+				  AGENT_HISTORY_MAX, CORE_FEATURE_COUNT);
 	if (nn_predict(m, x, 1, y) != NN_OK ||
 	    (a->opts.mc_passes > 0 && nn_mc_predict(m, x, 1, 1, &a->mc_rng, y, NULL) != NN_OK))
 		return agent_fail(a, AGENT_ERR_NOMEM, "out of memory preparing the network");
 	nn_free(a->play);
 	a->play = m;
 	a->model_id = id;
+	if (history != a->history) {
+		a->seats[CORE_LEFT].filled = false;
+		a->seats[CORE_RIGHT].filled = false;
+	}
+	a->history = history;
+	a->opts.history = history;
 	return AGENT_OK;
+}
+
+/* Returns the history that a version's config JSON records under
+ * "training", or 0 when it records none (imported versions, versions from
+ * before the option). */
+static int agent_config_history(const char *config_json)
+{
+	json_t *root = config_json ? json_loads(config_json, 0, NULL) : NULL;
+	json_t *h = json_object_get(json_object_get(root, "training"), "history");
+	int history = json_is_integer(h) ? (int)json_integer_value(h) : 0;
+
+	json_decref(root);
+	return history;
 }
 
 static enum agent_status agent_load(struct agent *a, int64_t id)
@@ -228,6 +337,7 @@ static enum agent_status agent_load(struct agent *a, int64_t id)
 	struct nn_model *m = NULL;
 	enum store_status sst = store_model_get(a->store, id, &sm);
 	enum agent_status st;
+	int config_history;
 	int rc;
 
 	if (sst == STORE_ERR_NOT_FOUND)
@@ -238,11 +348,19 @@ static enum agent_status agent_load(struct agent *a, int64_t id)
 		return agent_fail(a, AGENT_ERR_STORE, "%s", store_errmsg(a->store));
 
 	rc = nn_load(&m, sm->blob, sm->blob_size);
+	config_history = agent_config_history(sm->config_json);
 	free(sm);
 	if (rc != NN_OK)
 		return agent_fail(a, rc == NN_ERR_NOMEM ? AGENT_ERR_NOMEM : AGENT_ERR_MODEL,
 				  "model version %lld cannot be loaded: %s", (long long)id,
 				  nn_strerror(rc));
+	if (config_history != 0 && config_history * CORE_FEATURE_COUNT != nn_n_inputs(m)) {
+		st = agent_fail(a, AGENT_ERR_MODEL,
+				"model version %lld is inconsistent: its config has a history of %d frames but its network takes %d inputs",
+				(long long)id, config_history, nn_n_inputs(m));
+		nn_free(m);
+		return st;
+	}
 	st = agent_adopt(a, m, id);
 	if (st != AGENT_OK)
 		nn_free(m);
@@ -253,10 +371,12 @@ static enum agent_status agent_fresh(struct agent *a)
 {
 	struct nn_layer_desc layers[DROP_SPEC_MAX_LAYERS];
 	struct nn_model *m = NULL;
-	int n = a->opts.has_dropout ? drop_spec_layers(&a->opts.dropout, 1, layers) :
+	int history = a->opts.history;
+	int n = a->opts.has_dropout ? drop_spec_layers(&a->opts.dropout, history, layers) :
 				      nn_reference_layers(layers);
 	int rc = n < 1 ? NN_ERR_INVALID :
-			 nn_create(&m, NN_REFERENCE_INPUTS, layers, n, rng_next(&a->rng));
+			 nn_create(&m, history * CORE_FEATURE_COUNT, layers, n,
+				   rng_next(&a->rng));
 	enum agent_status st;
 
 	if (rc != NN_OK)
@@ -365,43 +485,96 @@ static void agent_frame_state(const struct store_frame *f, struct core_state *s)
  * serve speed of the default rules (70 of 200 units/s). */
 #define AGENT_AUGMENT_MIN_SPEED 0.35
 
-/* Writes a variant of row with the own paddle at a random height, the
- * ball at a random speed on the same path, and half of the time the field
- * flipped top to bottom. Returns true if it was flipped. */
-static bool agent_vary_row(float *row, struct rng *r)
+/* Moves the own paddle of every frame of a window by the same amount, so
+ * that the newest frame has it at own, clamped to the paddle's range. */
+static void agent_shift_own(float *row, int history, float own)
 {
+	float *newest = row + (size_t)(history - 1) * CORE_FEATURE_COUNT;
+	double shift = (double)own - newest[CORE_FEAT_OWN_Y];
+
+	for (int t = 0; t < history - 1; t++) {
+		float *f = row + (size_t)t * CORE_FEATURE_COUNT;
+
+		f[CORE_FEAT_OWN_Y] = (float)fmax(-1.0, fmin(1.0, f[CORE_FEAT_OWN_Y] + shift));
+	}
+	newest[CORE_FEAT_OWN_Y] = own;
+}
+
+/* Multiplies the ball's velocity by k in every frame of a window. The
+ * earlier frames move along the same path to match, x' = x_newest +
+ * k (x - x_newest), which is exact while the ball flies straight. A window
+ * whose velocity changes (a bounce or a return inside it) or whose scaled
+ * path would leave the field keeps its speed. Returns true if it scaled. */
+static bool agent_scale_speed(const struct label_geom *g, float *row, int history, double k)
+{
+	const float *newest = row + (size_t)(history - 1) * CORE_FEATURE_COUNT;
+	double wall = g->wall_y / g->y_scale;
+
+	for (int t = 0; t < history - 1; t++) {
+		const float *f = row + (size_t)t * CORE_FEATURE_COUNT;
+		double x = newest[CORE_FEAT_BALL_X] + k * (f[CORE_FEAT_BALL_X] - newest[CORE_FEAT_BALL_X]);
+		double y = newest[CORE_FEAT_BALL_Y] + k * (f[CORE_FEAT_BALL_Y] - newest[CORE_FEAT_BALL_Y]);
+
+		if (f[CORE_FEAT_BALL_VX] != newest[CORE_FEAT_BALL_VX] ||
+		    f[CORE_FEAT_BALL_VY] != newest[CORE_FEAT_BALL_VY] || fabs(x) > 1 || fabs(y) > wall)
+			return false;
+	}
+	for (int t = history - 1; t >= 0; t--) {
+		float *f = row + (size_t)t * CORE_FEATURE_COUNT;
+
+		if (t < history - 1) {
+			f[CORE_FEAT_BALL_X] = (float)(newest[CORE_FEAT_BALL_X] +
+						      k * (f[CORE_FEAT_BALL_X] - newest[CORE_FEAT_BALL_X]));
+			f[CORE_FEAT_BALL_Y] = (float)(newest[CORE_FEAT_BALL_Y] +
+						      k * (f[CORE_FEAT_BALL_Y] - newest[CORE_FEAT_BALL_Y]));
+		}
+		f[CORE_FEAT_BALL_VX] = (float)(f[CORE_FEAT_BALL_VX] * k);
+		f[CORE_FEAT_BALL_VY] = (float)(f[CORE_FEAT_BALL_VY] * k);
+	}
+	return true;
+}
+
+/* Writes a variant of a window of history frames with the own paddle at a
+ * random height, the ball at a random speed on the same path, and half of
+ * the time the field flipped top to bottom, each applied to every frame.
+ * Returns true if it was flipped. */
+static bool agent_vary_row(const struct label_geom *g, float *row, int history, struct rng *r)
+{
+	float *newest = row + (size_t)(history - 1) * CORE_FEATURE_COUNT;
 	bool flip = rng_below(r, 2);
-	double vx = row[CORE_FEAT_BALL_VX], vy = row[CORE_FEAT_BALL_VY];
+	double vx = newest[CORE_FEAT_BALL_VX], vy = newest[CORE_FEAT_BALL_VY];
 	double speed = sqrt(vx * vx + vy * vy);
 
-	row[CORE_FEAT_OWN_Y] = (float)(2 * rng_uniform(r) - 1);
-	if (speed > 0) {
-		double k = (AGENT_AUGMENT_MIN_SPEED +
-			    (1 - AGENT_AUGMENT_MIN_SPEED) * rng_uniform(r)) / speed;
+	agent_shift_own(row, history, (float)(2 * rng_uniform(r) - 1));
+	if (speed > 0)
+		agent_scale_speed(g, row, history,
+				  (AGENT_AUGMENT_MIN_SPEED + (1 - AGENT_AUGMENT_MIN_SPEED) *
+				   rng_uniform(r)) / speed);
+	for (int t = 0; flip && t < history; t++) {
+		float *f = row + (size_t)t * CORE_FEATURE_COUNT;
 
-		row[CORE_FEAT_BALL_VX] = (float)(vx * k);
-		row[CORE_FEAT_BALL_VY] = (float)(vy * k);
-	}
-	if (flip) {
-		row[CORE_FEAT_BALL_Y] = -row[CORE_FEAT_BALL_Y];
-		row[CORE_FEAT_BALL_VY] = -row[CORE_FEAT_BALL_VY];
-		row[CORE_FEAT_OWN_Y] = -row[CORE_FEAT_OWN_Y];
-		row[CORE_FEAT_OPP_Y] = -row[CORE_FEAT_OPP_Y];
+		f[CORE_FEAT_BALL_Y] = -f[CORE_FEAT_BALL_Y];
+		f[CORE_FEAT_BALL_VY] = -f[CORE_FEAT_BALL_VY];
+		f[CORE_FEAT_OWN_Y] = -f[CORE_FEAT_OWN_Y];
+		f[CORE_FEAT_OPP_Y] = -f[CORE_FEAT_OPP_Y];
 	}
 	return flip;
 }
 
-/* Appends o->augment variants of each labelled frame, fewer in rounds
- * longer than AGENT_AUGMENT_FRAMES. The hindsight target
- * (the crossing height) depends on neither the own paddle nor the ball's
- * speed along its path, and flips with the field, so every variant keeps a
- * true label. Rallies in play get faster than in the first recorded rounds,
- * and the speed variants cover that. */
+/* Appends o->augment variants of each labelled row, fewer in rounds
+ * longer than AGENT_AUGMENT_FRAMES. rows holds the n windows of
+ * o->history frames. The hindsight target (the crossing height) depends on
+ * neither the own paddle nor the ball's speed along its path, and flips
+ * with the field, so every variant keeps a true label. Rallies in play get
+ * faster than in the first recorded rounds, and the speed variants cover
+ * that. */
 static int agent_augment(const struct label_geom *g, const struct agent_opts *o,
-			 const float *feats, const double *target, size_t n, struct rng *r,
+			 const float *rows, const double *target, size_t n, struct rng *r,
 			 struct train_data *d)
 {
-	float row[CORE_FEATURE_COUNT];
+	float row[AGENT_ROW_MAX];
+	size_t width = (size_t)o->history * CORE_FEATURE_COUNT;
+	const float *own = row + width - CORE_FEATURE_COUNT + CORE_FEAT_OWN_Y;
 	double keep = n > AGENT_AUGMENT_FRAMES ? (double)AGENT_AUGMENT_FRAMES / (double)n : 1.0;
 	int id;
 	int rc = TRAIN_OK;
@@ -412,11 +585,11 @@ static int agent_augment(const struct label_geom *g, const struct agent_opts *o,
 		for (uint32_t k = 0; k < o->augment && rc == TRAIN_OK; k++) {
 			if (keep < 1.0 && rng_uniform(r) >= keep)
 				continue;
-			memcpy(row, feats + i * CORE_FEATURE_COUNT, sizeof row);
-			if (agent_vary_row(row, r))
-				id = label_for_target(g, &o->label, row[CORE_FEAT_OWN_Y], -target[i]);
+			memcpy(row, rows + i * width, width * sizeof *row);
+			if (agent_vary_row(g, row, o->history, r))
+				id = label_for_target(g, &o->label, *own, -target[i]);
 			else
-				id = label_for_target(g, &o->label, row[CORE_FEAT_OWN_Y], target[i]);
+				id = label_for_target(g, &o->label, *own, target[i]);
 			rc = train_data_add(d, row, &id, 1);
 		}
 	}
@@ -441,14 +614,23 @@ int agent_label_round(const struct core_config *cfg, const struct agent_opts *o,
 		      struct train_data *d)
 {
 	struct label_geom g;
-	size_t rows = n ? n : 1;
-	float *feats = malloc(rows * CORE_FEATURE_COUNT * sizeof *feats);
-	uint8_t *moves = malloc(rows);
-	int *labels = malloc(rows * sizeof *labels);
-	double *target = malloc(rows * sizeof *target);
-	int rc = TRAIN_ERR_NOMEM;
+	size_t count = n ? n : 1;
+	size_t history = o->history >= 1 && o->history <= AGENT_HISTORY_MAX ? (size_t)o->history : 0;
+	float *feats = NULL, *rows = NULL;
+	uint8_t *moves = NULL;
+	int *labels = NULL;
+	double *target = NULL;
+	int rc = TRAIN_ERR_INVALID;
 
-	if (!feats || !moves || !labels || !target)
+	if (history == 0 || (size_t)d->n_inputs != history * CORE_FEATURE_COUNT)
+		return rc;
+	rc = TRAIN_ERR_NOMEM;
+	feats = malloc(count * CORE_FEATURE_COUNT * sizeof *feats);
+	rows = malloc(count * history * CORE_FEATURE_COUNT * sizeof *rows);
+	moves = malloc(count);
+	labels = malloc(count * sizeof *labels);
+	target = malloc(count * sizeof *target);
+	if (!feats || !rows || !moves || !labels || !target)
 		goto out;
 	agent_label_geom(cfg, &g);
 
@@ -464,10 +646,11 @@ int agent_label_round(const struct core_config *cfg, const struct agent_opts *o,
 			continue;
 		agent_side_rows(cfg, frames, n, (enum core_side)side, feats, moves);
 		label_round(&g, &o->label, feats, moves, n, labels);
-		rc = train_data_add(d, feats, labels, n);
+		agent_history_rows(feats, n, (int)history, rows);
+		rc = train_data_add(d, rows, labels, n);
 		if (rc == TRAIN_OK && hindsight && o->augment > 0) {
 			label_targets(&g, feats, n, target);
-			rc = agent_augment(&g, o, feats, target, n, r, d);
+			rc = agent_augment(&g, o, rows, target, n, r, d);
 		}
 		if (rc != TRAIN_OK)
 			goto out;
@@ -475,6 +658,7 @@ int agent_label_round(const struct core_config *cfg, const struct agent_opts *o,
 	rc = train_data_end_group(d, key);
 out:
 	free(feats);
+	free(rows);
 	free(moves);
 	free(labels);
 	free(target);
@@ -523,6 +707,8 @@ static enum agent_status agent_collect(struct agent *a, struct rng *r, struct tr
 
 		if (agent_label_round(&a->cfg, &a->opts, frames.frames + start, n,
 				      (uint64_t)frames.round_ids[i], r, all) != TRAIN_OK) {
+			/* all has the playing network's width, so only memory
+			 * can fail here. */
 			st = agent_fail(a, AGENT_ERR_NOMEM, "out of memory labelling frames");
 			goto out;
 		}
@@ -589,6 +775,7 @@ static char *agent_config_json(const struct agent *a, const struct nn_model *m)
 	json_object_set_new(tr, "older_rounds", json_integer(a->opts.older_rounds));
 	json_object_set_new(tr, "val_fraction", json_real(a->opts.val_fraction));
 	json_object_set_new(tr, "promote_margin", json_real(a->opts.promote_margin));
+	json_object_set_new(tr, "history", json_integer(a->history));
 	json_object_set_new(root, "network", net);
 	net = NULL;
 	json_object_set_new(root, "training", tr);
@@ -749,7 +936,7 @@ enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 	enum agent_status st;
 
 	agent_report_init(a, rep);
-	train_data_init(&all, CORE_FEATURE_COUNT);
+	train_data_init(&all, a->history * CORE_FEATURE_COUNT);
 	rng_seed(&r, seed);
 	if (!a->store) {
 		st = agent_fail(a, AGENT_ERR_NO_DATA, "no save to train from");

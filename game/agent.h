@@ -33,6 +33,7 @@
 #include "label.h"
 #include "train.h"
 
+struct nn_model;
 struct store;
 struct store_frame;
 
@@ -49,6 +50,9 @@ enum agent_status {
 
 /* The most MC-dropout passes per decision. */
 #define AGENT_MC_PASSES_MAX 1000
+
+/* The most frames one input row of the network can span. */
+#define AGENT_HISTORY_MAX 32
 
 /* Settings of the trainer. agent_opts_default() gives the values noted. */
 struct agent_opts {
@@ -78,6 +82,11 @@ struct agent_opts {
 	 * argmax of the mean of N MC-dropout passes, and the controller sets
 	 * probs to the means and spread to their standard deviations. */
 	uint32_t mc_passes;
+	/* 1: frames a fresh network sees per decision, 1..AGENT_HISTORY_MAX.
+	 * Its input row is the newest `history` feature vectors, oldest
+	 * first, history * CORE_FEATURE_COUNT floats. A loaded model version
+	 * keeps the history of its input width either way. */
+	int history;
 	/* Called after every epoch of agent_train(); may be NULL. */
 	void (*on_epoch)(void *user, const struct train_epoch *e);
 	void *user;
@@ -132,8 +141,30 @@ void agent_close(struct agent *a);
  * playing network. decide() fills c->probs with the network's class
  * probabilities and picks the most likely move; it never allocates. The
  * controller follows the agent: after agent_train() swaps networks, the next
- * decision uses the new one. */
+ * decision uses the new one. With a history K > 1 it keeps the last K
+ * feature vectors of its side in a ring that round_start() empties, and the
+ * first decision of a round fills the ring with its frame. An agent holds
+ * one ring per side, so at most one controller per side may be in use. */
 void agent_ctrl_init(struct agent *a, struct ctrl *c, enum core_side side);
+
+/* Returns the frames per input row of the playing network: its input width
+ * divided by CORE_FEATURE_COUNT. */
+int agent_history(const struct agent *a);
+
+/* Returns the playing network, for reading only (e.g. its warnings). It
+ * stays valid until the next agent_train() or agent_close(). */
+const struct nn_model *agent_network(const struct agent *a);
+
+/* Returns the frames per row of a network with n_inputs inputs, or 0 when
+ * n_inputs is not a multiple of CORE_FEATURE_COUNT from 1 to
+ * AGENT_HISTORY_MAX frames. */
+int agent_history_of_inputs(int n_inputs);
+
+/* Writes the n windowed rows of n feature vectors (feats, [n][6], one
+ * frame per step in time order) to rows ([n][history][6]): row i holds the
+ * frames i - history + 1 .. i, oldest first, where frames before the first
+ * are the first frame repeated, as the controller's ring holds them. */
+void agent_history_rows(const float *feats, size_t n, int history, float *rows);
 
 /* Trains between rounds: picks the newest recent_rounds rounds of the save
  * plus older_rounds sampled from the rest, labels them, holds out whole
@@ -161,7 +192,10 @@ void agent_label_geom(const struct core_config *cfg, struct label_geom *g);
  * both sides' frames in their own mirrored view for the hindsight teacher,
  * with o->augment extra rows per frame drawn from r; the human side's
  * frames only for the human teacher. frames holds the n frames of one round
- * in order. Returns TRAIN_OK or TRAIN_ERR_NOMEM. */
+ * in order. Each row spans o->history frames (agent_history_rows()) and is
+ * labelled from its newest frame, so d must take o->history *
+ * CORE_FEATURE_COUNT inputs. Returns TRAIN_OK, TRAIN_ERR_NOMEM or
+ * TRAIN_ERR_INVALID (a history out of range or another width in d). */
 int agent_label_round(const struct core_config *cfg, const struct agent_opts *o,
 		      const struct store_frame *frames, size_t n, uint64_t key, struct rng *r,
 		      struct train_data *d);

@@ -1,6 +1,7 @@
 /* cli: subcommand dispatch, shared option parsing, and the sim command. */
 #include "cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,10 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "core.h"
 #include "ctrl.h"
+#include "drop.h"
 #include "lab.h"
 #include "learn.h"
+#include "nn.h"
 #include "rec.h"
 #include "rng.h"
 #include "sim.h"
@@ -200,6 +204,86 @@ int cli_open_store(const char *db_opt, struct store **out)
 		return CLI_EXIT_FAIL;
 	}
 	return CLI_EXIT_OK;
+}
+
+const char cli_net_options_help[] =
+	"      --dropout NAME[:RATE]\n"
+	"                         dropout of a fresh network: none, dropout, alpha,\n"
+	"                         gaussian, spatial, dropconnect, concrete or\n"
+	"                         variational (default dropout:0.5, the reference model)\n"
+	"      --history K        frames of features a fresh network sees per decision,\n"
+	"                         1 to 32 (default 1); a stored model version keeps its own\n"
+	"      --mc N             the AI decides on the mean of N MC-dropout passes,\n"
+	"                         1 to 1000; play and watch show their spread\n"
+	"                         (default: one pass in eval mode)\n";
+
+int cli_parse_net_option(const char *cmd, int opt, const char *value, struct agent_opts *o)
+{
+	char err[256];
+	long v;
+
+	switch (opt) {
+	case CLI_OPT_DROPOUT:
+		if (drop_parse_spec(value, &o->dropout, err, sizeof err) != 0)
+			return cli_usage_error(cmd, "%s", err);
+		o->has_dropout = true;
+		return 0;
+	case CLI_OPT_MC:
+		if (cli_parse_long(cmd, "--mc", value, 1, AGENT_MC_PASSES_MAX, &v))
+			return CLI_EXIT_USAGE;
+		o->mc_passes = (uint32_t)v;
+		return 0;
+	case CLI_OPT_HISTORY:
+		if (cli_parse_long(cmd, "--history", value, 1, AGENT_HISTORY_MAX, &v))
+			return CLI_EXIT_USAGE;
+		o->history = (int)v;
+		return 0;
+	}
+	assert(!"not a network option");
+	return CLI_EXIT_USAGE;
+}
+
+unsigned cli_warn_model(const char *cmd, const char *what, const struct nn_model *m)
+{
+	int layer = -1;
+	unsigned bits = nn_warnings(m, &layer);
+	const char *sep = "";
+
+	if (!bits)
+		return 0;
+	fprintf(stderr, "ttypong %s: warning: %s: ", cmd, what);
+	for (unsigned bit = 1; bit != 0 && bit <= bits; bit <<= 1) {
+		if (!(bits & bit) || !nn_warning_text(bit))
+			continue;
+		fprintf(stderr, "%s%s", sep, nn_warning_text(bit));
+		sep = "; ";
+	}
+	if (nn_layer(m, layer))
+		fprintf(stderr, " (layer %s)", nn_layer(m, layer)->name);
+	fputc('\n', stderr);
+	return bits;
+}
+
+void cli_warn_agent(const char *cmd, const struct agent *a, const struct agent_opts *o,
+		    bool history_given)
+{
+	long long id = (long long)agent_model_id(a);
+	int history = agent_history(a);
+	char what[64];
+
+	history_given = history_given && o && o->history != history;
+	if (id > 0 && o && (o->has_dropout || history_given))
+		fprintf(stderr,
+			"ttypong %s: warning: %s only a fresh network; "
+			"model version %lld keeps its layers and its history of %d frame%s\n",
+			cmd, !history_given ? "--dropout shapes" :
+			      o->has_dropout ? "--dropout and --history shape" : "--history shapes",
+			id, history, history == 1 ? "" : "s");
+	if (id > 0)
+		snprintf(what, sizeof what, "model version %lld", id);
+	else
+		snprintf(what, sizeof what, "the fresh network");
+	cli_warn_model(cmd, what, agent_network(a));
 }
 
 static void cli_print_help(FILE *f)

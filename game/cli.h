@@ -8,8 +8,13 @@
 #ifndef TTYPONG_CLI_H
 #define TTYPONG_CLI_H
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 
+struct agent;
+struct agent_opts;
+struct nn_model;
 struct store;
 
 enum {
@@ -69,5 +74,41 @@ int cli_parse_path(const char *cmd, const char *opt, const char *value,
  * opens it. On failure prints one
  * line naming the path and what to do, and returns CLI_EXIT_FAIL. */
 int cli_open_store(const char *db_opt, struct store **out);
+
+/* getopt_long() values of the options that shape or run the AI's network,
+ * which train, play and watch share: --dropout NAME[:RATE], --mc N and
+ * --history K. CLI_NET_LONG_OPTIONS lists them for a struct option table. */
+enum {
+	CLI_OPT_DROPOUT = 0x1000,
+	CLI_OPT_MC,
+	CLI_OPT_HISTORY,
+};
+#define CLI_NET_LONG_OPTIONS \
+	{"dropout", required_argument, NULL, CLI_OPT_DROPOUT}, \
+	{"mc", required_argument, NULL, CLI_OPT_MC}, \
+	{"history", required_argument, NULL, CLI_OPT_HISTORY}
+
+/* The help lines of those options, options at column 6 and their text at
+ * column 25, ending in a newline. */
+extern const char cli_net_options_help[];
+
+/* Applies one of those options (opt is its CLI_OPT_ value, value its
+ * argument) to o. Returns 0, or prints one line naming the value and the
+ * valid choices and returns CLI_EXIT_USAGE. */
+int cli_parse_net_option(const char *cmd, int opt, const char *value, struct agent_opts *o);
+
+/* Prints the doubts that nn_warnings() raises about m as one line on stderr,
+ * "ttypong CMD: warning: WHAT: TEXT (layer NAME)", or nothing when it
+ * raises none. what names the model, e.g. "model version 3". Commands call
+ * it where they create or load a model. Returns the warning bits. */
+unsigned cli_warn_model(const char *cmd, const char *what, const struct nn_model *m);
+
+/* Called after agent_open() with the options it was given (NULL for a
+ * command without the network options): prints one warning line when
+ * --dropout (o->has_dropout) or --history (history_given) asked for what
+ * only a fresh network takes but a stored version was loaded, and then the
+ * playing network's warnings (cli_warn_model()). */
+void cli_warn_agent(const char *cmd, const struct agent *a, const struct agent_opts *o,
+		    bool history_given);
 
 #endif

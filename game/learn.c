@@ -305,14 +305,9 @@ static void learn_train_help(void)
 	     "      --train-ms MS      time budget of each training step, 1 to 600000 ms\n"
 	     "                         (default 150)\n"
 	     "      --epochs N         train N epochs per step instead, 1 to 10000; with a\n"
-	     "                         fixed seed the run is then repeatable\n"
-	     "      --dropout NAME[:RATE]\n"
-	     "                         dropout of a fresh network: none, dropout, alpha,\n"
-	     "                         gaussian, spatial, dropconnect, concrete or\n"
-	     "                         variational (default dropout:0.5, the reference model)\n"
-	     "      --mc N             the AI decides on the mean of N MC-dropout passes,\n"
-	     "                         1 to 1000 (default: one pass in eval mode)\n"
-	     "      --json             print one JSON object per round\n"
+	     "                         fixed seed the run is then repeatable");
+	fputs(cli_net_options_help, stdout);
+	puts("      --json             print one JSON object per round\n"
 	     "      --db PATH          the save to use\n"
 	     "  -h, --help             show this help");
 }
@@ -322,6 +317,7 @@ struct learn_train_args {
 	uint64_t seed;
 	bool self;
 	bool json;
+	bool history_given;
 	const char *db;
 	struct agent_opts opts;
 };
@@ -329,11 +325,9 @@ struct learn_train_args {
 /* Parses train's options into a. Returns -1 to go on, else an exit status. */
 static int learn_train_parse(int argc, char **argv, struct learn_train_args *a)
 {
-	enum { OPT_OPPONENT = 256, OPT_TEACHER, OPT_TRAIN_MS, OPT_EPOCHS, OPT_JSON, OPT_DB,
-	       OPT_DROPOUT, OPT_MC };
+	enum { OPT_OPPONENT = 256, OPT_TEACHER, OPT_TRAIN_MS, OPT_EPOCHS, OPT_JSON, OPT_DB };
 	static const struct option options[] = {
-		{"dropout", required_argument, NULL, OPT_DROPOUT},
-		{"mc", required_argument, NULL, OPT_MC},
+		CLI_NET_LONG_OPTIONS,
 		{"rounds", required_argument, NULL, 'n'},
 		{"seed", required_argument, NULL, 's'},
 		{"opponent", required_argument, NULL, OPT_OPPONENT},
@@ -383,18 +377,12 @@ static int learn_train_parse(int argc, char **argv, struct learn_train_args *a)
 			a->opts.epochs = (int)v;
 			have_epochs = true;
 			break;
-		case OPT_DROPOUT: {
-			char err[256];
-
-			if (drop_parse_spec(optarg, &a->opts.dropout, err, sizeof err) != 0)
-				return cli_usage_error("train", "%s", err);
-			a->opts.has_dropout = true;
-			break;
-		}
-		case OPT_MC:
-			if (cli_parse_long("train", "--mc", optarg, 1, AGENT_MC_PASSES_MAX, &v))
+		case CLI_OPT_DROPOUT:
+		case CLI_OPT_MC:
+		case CLI_OPT_HISTORY:
+			if (cli_parse_net_option("train", opt, optarg, &a->opts))
 				return CLI_EXIT_USAGE;
-			a->opts.mc_passes = (uint32_t)v;
+			a->history_given |= opt == CLI_OPT_HISTORY;
 			break;
 		case OPT_JSON:
 			a->json = true;
@@ -425,10 +413,10 @@ static void learn_session_config(const struct learn_train_args *a, char *buf, si
 
 	snprintf(buf, size,
 		 "{\"rounds\":%u,\"opponent\":\"%s\",\"teacher\":\"%s\",\"train_ms\":%.0f,\"epochs\":%d,"
-		 "\"dropout\":\"%s:%g\",\"mc\":%u}",
+		 "\"dropout\":\"%s:%g\",\"mc\":%u,\"history\":%d}",
 		 a->rounds, a->self ? "self" : "tracker", label_teacher_name(a->opts.label.teacher),
 		 a->opts.train_ms, a->opts.epochs, drop_variant_name(d->variant), (double)d->rate,
-		 a->opts.mc_passes);
+		 a->opts.mc_passes, a->opts.history);
 }
 
 int learn_cmd_train(int argc, char **argv)
@@ -486,6 +474,7 @@ int learn_cmd_train(int argc, char **argv)
 		cli_error("%s", msg);
 		goto out;
 	}
+	cli_warn_agent("train", run->agent, &a.opts, a.history_given);
 
 	agent_ctrl_init(run->agent, &right, CORE_RIGHT);
 	if (a.self) {
@@ -675,6 +664,7 @@ int learn_cmd_eval(int argc, char **argv)
 		cli_error("%s", msg);
 		goto out;
 	}
+	cli_warn_agent("eval", agent, NULL, false);
 	agent_ctrl_init(agent, &right, CORE_RIGHT);
 	ctrl_tracker_params_default(&p);
 	ctrl_tracker_init(&left, CORE_LEFT, &p, rng_next(&seeds));

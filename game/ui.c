@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "agent.h"
 #include "cli.h"
@@ -72,6 +73,8 @@ struct ui_opts {
 	bool speed_max;
 	uint32_t points;
 	int64_t model_id;	/* version to play, 0 for the newest promoted */
+	struct agent_opts net;	/* --dropout, --mc and --history */
+	bool history_given;
 };
 
 /* Glyphs of one character set. */
@@ -176,8 +179,9 @@ static void ui_play_help(void)
 	     "      --model ID  model version to start from (default: the newest\n"
 	     "                  promoted one, else fresh weights)\n"
 	     "      --ascii     draw with ASCII only, even in a UTF-8 locale\n"
-	     "      --db PATH   the save to use\n"
-	     "  -h, --help      show this help\n"
+	     "      --db PATH   the save to use");
+	fputs(cli_net_options_help, stdout);
+	puts("  -h, --help      show this help\n"
 	     "\n"
 	     "Needs a terminal of at least 40x15 on stdin and stdout. NO_COLOR turns\n"
 	     "colours off.");
@@ -199,8 +203,9 @@ static void ui_watch_help(void)
 	     "      --model ID       model version to start from (default: the newest\n"
 	     "                       promoted one, else fresh weights)\n"
 	     "      --ascii          draw with ASCII only, even in a UTF-8 locale\n"
-	     "      --db PATH        the save to use\n"
-	     "  -h, --help           show this help");
+	     "      --db PATH        the save to use");
+	fputs(cli_net_options_help, stdout);
+	puts("  -h, --help           show this help");
 }
 
 static uint64_t ui_clock_seed(void)
@@ -224,6 +229,7 @@ static int ui_parse(int argc, char **argv, struct ui_opts *o)
 		{"opponent", required_argument, NULL, OPT_OPPONENT},
 		{"speed", required_argument, NULL, OPT_SPEED},
 		{"model", required_argument, NULL, OPT_MODEL},
+		CLI_NET_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -233,6 +239,7 @@ static int ui_parse(int argc, char **argv, struct ui_opts *o)
 	int opt;
 
 	o->seed = ui_clock_seed();
+	agent_opts_default(&o->net);
 	o->speed = 1.0;
 	o->points = 11;
 	while ((opt = getopt_long(argc, argv, ":s:h", options, NULL)) != -1) {
@@ -256,6 +263,13 @@ static int ui_parse(int argc, char **argv, struct ui_opts *o)
 			if (cli_parse_long(cmd, "--model", optarg, 1, LONG_MAX, &value))
 				return CLI_EXIT_USAGE;
 			o->model_id = value;
+			break;
+		case CLI_OPT_DROPOUT:
+		case CLI_OPT_MC:
+		case CLI_OPT_HISTORY:
+			if (cli_parse_net_option(cmd, opt, optarg, &o->net))
+				return CLI_EXIT_USAGE;
+			o->history_given |= opt == CLI_OPT_HISTORY;
 			break;
 		case OPT_OPPONENT:
 			if (!watch)
@@ -310,7 +324,7 @@ static int ui_setup_players(struct ui_app *a)
 	char msg[256];
 
 	rng_seed(&seeds, a->opts.seed);
-	agent_opts_default(&a->agent_opts);
+	a->agent_opts = a->opts.net;
 	a->agent_opts.seed = rng_next(&seeds);
 	a->agent_opts.human_side = CORE_LEFT;
 	a->agent_opts.on_epoch = ui_on_epoch;
@@ -320,6 +334,9 @@ static int ui_setup_players(struct ui_app *a)
 		snprintf(a->error, sizeof a->error, "loading the AI failed: %s", msg);
 		return -1;
 	}
+	/* The screen is not up yet, so warnings go to stderr. */
+	cli_warn_agent(a->opts.mode == UI_MODE_PLAY ? "play" : "watch", a->agent, &a->opts.net,
+		       a->opts.history_given);
 	agent_ctrl_init(a->agent, &a->right, CORE_RIGHT);
 	snprintf(a->right_name, sizeof a->right_name, "%s", a->right.name);
 	ui_update_version(a);
@@ -1073,7 +1090,9 @@ static void ui_draw_hud(const struct ui_app *a, const struct ui_layout *l)
 }
 
 /* The AI's class probabilities as three bars on the last row, while the
- * ball is in play. */
+ * ball is in play. With MC dropout each percentage is followed by the
+ * standard deviation over the passes, in percentage points ("±7", or
+ * "+-7" in ASCII): the network's confidence in that probability. */
 static void ui_draw_probs(const struct ui_app *a, const struct ui_layout *l)
 {
 	static const char *const long_names[CORE_MOVE_COUNT] = { "up", "stay", "down" };
@@ -1083,7 +1102,7 @@ static void ui_draw_probs(const struct ui_app *a, const struct ui_layout *l)
 	int name_w = narrow ? 2 : 5;
 	int y = l->rows - 1;
 	int x = 3;
-	int bar_w;
+	int bar_w, spread_w;
 
 	if (a->screen != UI_SCREEN_PLAY)
 		return;
@@ -1099,9 +1118,11 @@ static void ui_draw_probs(const struct ui_app *a, const struct ui_layout *l)
 		return;
 	}
 
-	/* Each of the three parts: name, bar, a space, "100%", a space. */
+	/* Each of the three parts: name, bar, a space, "100%", with MC dropout
+	 * a space and "±100", and a space. */
+	spread_w = a->right.has_spread ? (a->caps.utf8 ? 5 : 6) : 0;
 	ui_text(y, 0, 3, A_BOLD, "AI");
-	bar_w = (l->cols - 3) / 3 - name_w - 6;
+	bar_w = (l->cols - 3) / 3 - name_w - 6 - spread_w;
 	if (bar_w < 1)
 		bar_w = 1;
 	for (int m = 0; m < CORE_MOVE_COUNT; m++) {
@@ -1112,7 +1133,15 @@ static void ui_draw_probs(const struct ui_app *a, const struct ui_layout *l)
 		ui_text(y, x, name_w, A_NORMAL, "%s", names[m]);
 		ui_bar(a, y, x + name_w, bar_w, p, at);
 		ui_text(y, x + name_w + bar_w + 1, 4, A_NORMAL, "%3d%%", (int)lround(p * 100));
-		x += name_w + bar_w + 6;
+		if (spread_w) {
+			wchar_t sd[8];
+
+			swprintf(sd, sizeof sd / sizeof sd[0], L"%ls%d",
+				 a->caps.utf8 ? L"\u00b1" : L"+-",
+				 ui_clamp((int)lround(a->right.spread[m] * 100), 0, 100));
+			ui_putw(y, x + name_w + bar_w + 6, sd, ui_attr(a, UI_PAIR_DIM, A_DIM));
+		}
+		x += name_w + bar_w + 6 + spread_w;
 	}
 }
 

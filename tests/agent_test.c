@@ -364,7 +364,7 @@ Test(agent, nan_step_keeps_model)
 }
 
 /* Trains two versions on a fresh save and returns the second's blob. */
-static void train_twice(unsigned char **blob, size_t *size)
+static void train_twice(int history, unsigned char **blob, size_t *size)
 {
 	struct store *s;
 	struct agent_opts o = epoch_opts(2);
@@ -372,6 +372,7 @@ static void train_twice(unsigned char **blob, size_t *size)
 	struct agent_report rep;
 	struct store_model *m = NULL;
 
+	o.history = history;
 	fresh_db();
 	s = open_db();
 	record_rounds(s, 5, 13, false);
@@ -394,10 +395,17 @@ Test(agent, same_seed_same_weights)
 	unsigned char *a, *b;
 	size_t na, nb;
 
-	train_twice(&a, &na);
-	train_twice(&b, &nb);
+	train_twice(1, &a, &na);
+	train_twice(1, &b, &nb);
 	cr_assert_eq(na, nb, "blob sizes differ");
 	cr_assert(memcmp(a, b, na) == 0, "two runs with one seed stored different weights");
+	free(a);
+	free(b);
+
+	train_twice(4, &a, &na);
+	train_twice(4, &b, &nb);
+	cr_assert_eq(na, nb, "history 4: blob sizes differ");
+	cr_assert(memcmp(a, b, na) == 0, "history 4: two runs with one seed stored different weights");
 	free(a);
 	free(b);
 }
@@ -453,5 +461,241 @@ Test(agent, store_failure_keeps_model)
 	cr_assert(strstr(rep.note, "storing the model version failed") != NULL,
 		  "the note says what failed: %s", rep.note);
 	agent_close(a);
+	store_close(s);
+}
+
+/* ---- History: rows of the last K frames --------------------------------- */
+
+Test(agent, history_rows_newest_frames)
+{
+	enum { N = 7, K = 3 };
+	float feats[N][CORE_FEATURE_COUNT], rows[N][K][CORE_FEATURE_COUNT];
+
+	for (int i = 0; i < N; i++)
+		for (int f = 0; f < CORE_FEATURE_COUNT; f++)
+			feats[i][f] = (float)(i * 10 + f);
+	agent_history_rows(&feats[0][0], N, K, &rows[0][0][0]);
+	for (int i = 0; i < N; i++) {
+		for (int t = 0; t < K; t++) {
+			int src = i - (K - 1) + t;
+
+			src = src < 0 ? 0 : src;
+			for (int f = 0; f < CORE_FEATURE_COUNT; f++)
+				cr_assert_eq(rows[i][t][f], feats[src][f],
+					     "row %d frame %d feature %d is %g, expected frame %d's %g",
+					     i, t, f, rows[i][t][f], src, feats[src][f]);
+		}
+	}
+	cr_assert_eq(agent_history_of_inputs(6), 1, "6 inputs are one frame");
+	cr_assert_eq(agent_history_of_inputs(24), 4, "24 inputs are four frames");
+	cr_assert_eq(agent_history_of_inputs(7), 0, "7 inputs are no whole frames");
+	cr_assert_eq(agent_history_of_inputs(33 * 6), 0, "33 frames exceed the maximum");
+}
+
+Test(agent, history_ctrl_sees_last_frames)
+{
+	enum { K = 4, STEPS = 50 };
+	struct agent_opts o = epoch_opts(1);
+	struct agent *a;
+	struct core_config cfg;
+	struct core_state st;
+	struct ctrl c, tracker;
+	struct ctrl_tracker_params p;
+	float seen[STEPS][CORE_FEATURE_COUNT], row[K][CORE_FEATURE_COUNT], y[CORE_MOVE_COUNT];
+	struct nn_model *net = NULL;
+
+	o.history = K;
+	a = open_agent(NULL, &o, 0);
+	cr_assert_eq(agent_history(a), K, "a fresh network takes the requested history");
+	cr_assert_eq(nn_n_inputs(agent_network(a)), K * CORE_FEATURE_COUNT, "input width");
+	cr_assert_eq(nn_clone(&net, agent_network(a)), NN_OK, "clone failed");
+
+	core_config_default(&cfg);
+	core_init(&st, &cfg, 11);
+	ctrl_tracker_params_default(&p);
+	ctrl_tracker_init(&tracker, CORE_LEFT, &p, 3);
+	agent_ctrl_init(a, &c, CORE_RIGHT);
+	for (int round = 0; round < 2; round++) {
+		ctrl_round_start(&c);
+		for (int i = 0; i < STEPS; i++) {
+			enum core_move ml = ctrl_decide(&tracker, &st, &cfg);
+			enum core_move mr = ctrl_decide(&c, &st, &cfg);
+
+			core_features(&st, &cfg, CORE_RIGHT, seen[i]);
+			for (int t = 0; t < K; t++) {
+				int src = i - (K - 1) + t;
+
+				memcpy(row[t], seen[src < 0 ? 0 : src], sizeof row[t]);
+			}
+			cr_assert_eq(nn_predict(net, &row[0][0], 1, y), NN_OK, "predict failed");
+			for (int k = 0; k < CORE_MOVE_COUNT; k++)
+				cr_assert_eq(c.probs[k], y[k],
+					     "round %d step %d: prob %d is %g, the last %d frames give %g",
+					     round, i, k, c.probs[k], K, y[k]);
+			cr_assert(mr >= CORE_MOVE_UP && mr <= CORE_MOVE_DOWN, "move %d", mr);
+			core_step(&st, &cfg, ml, mr);
+		}
+	}
+	nn_free(net);
+	agent_close(a);
+}
+
+Test(agent, history_label_rows)
+{
+	enum { N = 40, K = 3 };
+	struct core_config cfg;
+	struct agent_opts o;
+	struct store_frame f[N];
+	struct train_data d, wrong;
+	float feats[N][CORE_FEATURE_COUNT], rows[N][K][CORE_FEATURE_COUNT];
+
+	core_config_default(&cfg);
+	agent_opts_default(&o);
+	o.label.teacher = LABEL_TEACHER_HUMAN;
+	o.history = K;
+	memset(f, 0, sizeof f);
+	for (int i = 0; i < N; i++) {
+		struct core_state s;
+
+		f[i].ball_x = (float)(i - 20);
+		f[i].ball_y = (float)i / 2;
+		f[i].ball_vx = 70;
+		f[i].left_y = (float)(i % 9);
+		f[i].move_left = (uint8_t)(i % 3);
+		memset(&s, 0, sizeof s);
+		s.ball.x = f[i].ball_x;
+		s.ball.y = f[i].ball_y;
+		s.ball.vx = f[i].ball_vx;
+		s.paddle_y[CORE_LEFT] = f[i].left_y;
+		core_features(&s, &cfg, CORE_LEFT, feats[i]);
+	}
+	agent_history_rows(&feats[0][0], N, K, &rows[0][0][0]);
+
+	train_data_init(&d, K * CORE_FEATURE_COUNT);
+	cr_assert_eq(agent_label_round(&cfg, &o, f, N, 1, NULL, &d), TRAIN_OK, "labelling failed");
+	cr_assert_eq(d.n_rows, N, "one row per frame, got %zu", d.n_rows);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(d.ids[i], i % 3, "row %d is labelled from its newest frame", i);
+		cr_assert(memcmp(d.x + (size_t)i * K * CORE_FEATURE_COUNT, rows[i], sizeof rows[i]) == 0,
+			  "row %d is not the window of frames %d..%d", i, i - K + 1, i);
+	}
+	train_data_free(&d);
+
+	/* Rows of another width than the history's are rejected. */
+	train_data_init(&wrong, CORE_FEATURE_COUNT);
+	cr_assert_eq(agent_label_round(&cfg, &o, f, N, 1, NULL, &wrong), TRAIN_ERR_INVALID,
+		     "a one-frame data set took rows of three frames");
+	train_data_free(&wrong);
+}
+
+Test(agent, history_augmented_rows_consistent)
+{
+	enum { K = 5 };
+	struct store *s = open_db();
+	struct core_config cfg;
+	struct agent_opts o;
+	struct store_frames fr = { 0 };
+	int64_t *ids = NULL;
+	size_t n_ids = 0, n;
+	struct train_data d;
+	struct rng r;
+
+	record_rounds(s, 1, 21, false);
+	cr_assert_eq(store_model_list(s, &ids, &n_ids), STORE_OK, "model_list failed");
+	free(ids);
+	{
+		struct store_round_info *infos = NULL;
+		size_t n_infos = 0;
+		int64_t id;
+
+		cr_assert_eq(store_rounds_list(s, 0, 0, &infos, &n_infos), STORE_OK, "rounds_list failed");
+		cr_assert_eq(n_infos, 1, "one round recorded");
+		id = infos[0].id;
+		free(infos);
+		cr_assert_eq(store_frames_load(s, &id, 1, &fr), STORE_OK, "frames_load failed");
+	}
+	n = fr.round_start[1] - fr.round_start[0];
+	core_config_default(&cfg);
+	agent_opts_default(&o);
+	o.history = K;
+	rng_seed(&r, 5);
+	train_data_init(&d, K * CORE_FEATURE_COUNT);
+	cr_assert_eq(agent_label_round(&cfg, &o, fr.frames, n, 1, &r, &d), TRAIN_OK, "labelling failed");
+	cr_assert_gt(d.n_rows, 2 * n, "no augmented rows");
+
+	/* In every row the frames agree with each other: the own paddle moves
+	 * at most one step per frame, and where the ball's velocity is the
+	 * same in two frames its position moved by that velocity. */
+	for (size_t i = 0; i < d.n_rows; i++) {
+		const float *row = d.x + i * K * CORE_FEATURE_COUNT;
+
+		for (int t = 0; t + 1 < K; t++) {
+			const float *a = row + t * CORE_FEATURE_COUNT, *b = a + CORE_FEATURE_COUNT;
+			double step_x = b[CORE_FEAT_BALL_VX] * cfg.max_speed_per_s / CORE_STEP_HZ /
+					(CORE_FIELD_W / 2);
+			double moved = b[CORE_FEAT_BALL_X] - a[CORE_FEAT_BALL_X];
+
+			cr_assert_leq(fabs(b[CORE_FEAT_OWN_Y] - a[CORE_FEAT_OWN_Y]),
+				      cfg.paddle_speed_per_s / CORE_STEP_HZ / core_paddle_y_max(&cfg) + 1e-5,
+				      "row %zu: the own paddle jumps between frames %d and %d", i, t, t + 1);
+			if (a[CORE_FEAT_BALL_VX] != b[CORE_FEAT_BALL_VX] || moved == 0)
+				continue;
+			cr_assert_float_eq(moved, step_x, 1e-4,
+					   "row %zu: the ball moved %g between frames %d and %d at a velocity that moves it %g",
+					   i, moved, t, t + 1, step_x);
+		}
+	}
+	train_data_free(&d);
+	store_frames_free(&fr);
+	store_close(s);
+}
+
+Test(agent, history_survives_store)
+{
+	struct store *s = open_db();
+	struct agent_opts o = epoch_opts(1);
+	struct agent *a;
+	struct agent_report rep;
+	struct store_model *m = NULL;
+	json_t *cfg;
+
+	record_rounds(s, 3, 7, false);
+	o.history = 3;
+	o.has_dropout = true;
+	o.dropout = (struct drop_spec){ DROP_SPATIAL_1D, 0.2f };
+	a = open_agent(s, &o, 0);
+	cr_assert_eq(agent_train(a, &rep), AGENT_OK, "train failed: %s", agent_errmsg(a));
+	agent_close(a);
+
+	cr_assert_eq(store_model_get(s, 1, &m), STORE_OK, "model_get failed");
+	cfg = json_loads(m->config_json, 0, NULL);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(cfg, "training"), "history")), 3,
+		     "config lacks the history: %s", m->config_json);
+	json_decref(cfg);
+
+	/* A stored version dictates its history, whatever the options say. */
+	o = epoch_opts(1);
+	a = open_agent(s, &o, 1);
+	cr_assert_eq(agent_history(a), 3, "version 1 plays with history %d", agent_history(a));
+	cr_assert_eq(agent_train(a, &rep), AGENT_OK, "train after reload failed: %s", agent_errmsg(a));
+	agent_close(a);
+
+	/* A config whose history disagrees with the network is rejected. */
+	{
+		struct store_model bad = *m;
+		int64_t id = 0;
+		struct core_config cc;
+		char msg[256];
+
+		bad.config_json = "{\"training\":{\"history\":2}}";
+		bad.note = NULL;
+		cr_assert_eq(store_model_put(s, &bad, &id), STORE_OK, "model_put failed: %s",
+			     store_errmsg(s));
+		core_config_default(&cc);
+		cr_assert_eq(agent_open(&a, s, &cc, &o, id, msg, sizeof msg), AGENT_ERR_MODEL,
+			     "an inconsistent version was loaded");
+		cr_assert(strstr(msg, "history of 2") != NULL, "message: %s", msg);
+	}
+	free(m);
 	store_close(s);
 }

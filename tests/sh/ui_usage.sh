@@ -30,6 +30,10 @@ expect_usage "--speed is an option of 'watch'" play --speed 2
 expect_usage "--points" play --points 0
 expect_usage "unexpected argument 'extra'" play extra
 expect_usage "--bogus" play --bogus
+expect_usage "invalid value '0' for --history" play --history 0
+expect_usage "invalid value '33' for --history" watch --history 33
+expect_usage "invalid value '0' for --mc" watch --mc 0
+expect_usage "invalid dropout 'bogus'" play --dropout bogus
 
 for cmd in play watch; do
 	"$BIN" $cmd --help >"$TMP/out" 2>&1 || { echo "FAIL: $cmd --help exited non-zero"; exit 1; }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # ui: watch --speed max plays round after round, trains between them,
 # records them as a watch session, and q stops it with status 0; watch
-# --opponent self puts the network on both sides.
+# --opponent self puts the network on both sides; with --mc the bars show
+# each probability's spread over the MC-dropout passes.
 . "$(dirname "$0")/ui_lib.inc"
 
 start 80 24 "$BIN" watch --speed max --db "$DB"
@@ -23,4 +24,11 @@ tm send-keys -t test q
 wait_exit 0
 [ "$(sql "SELECT left_ctrl || ',' || right_ctrl FROM sessions ORDER BY id DESC LIMIT 1")" = "net,net" ] ||
 	fail "the self session is not recorded as net against net"
+
+# MC dropout: "±N" follows each percentage while the ball is in play.
+stop_server
+start 80 24 "$BIN" watch --mc 8 --db "$DB"
+wait_for '^AI +up.*% ±[0-9]+ +stay.*% ±[0-9]+ +down.*% ±[0-9]+' 20
+tm send-keys -t test q
+wait_exit 0
 exit 0
