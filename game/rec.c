@@ -1,5 +1,11 @@
-/* rec: batched frame recording, one transaction per round. */
+/* rec: frame recording, one transaction per finished round. */
 #include "rec.h"
+
+#include <stdlib.h>
+
+/* Frames reserved at first use: about 34 s of play, so most rounds never
+ * grow the buffer. */
+#define REC_INITIAL_FRAMES 2048
 
 void rec_frame_of(struct store_frame *out, const struct core_state *s,
 		  enum core_move left, enum core_move right)
@@ -33,31 +39,41 @@ void rec_init(struct rec *r, struct store *store, int64_t session_id)
 	r->store = store;
 	r->session_id = session_id;
 	r->open = false;
-	r->n_batch = 0;
+	r->number = 0;
+	r->n_frames = 0;
+	r->capacity = 0;
+	r->frames = NULL;
 }
 
-enum store_status rec_round_begin(struct rec *r, int32_t number)
+void rec_free(struct rec *r)
 {
-	int64_t round_id;
-	enum store_status st;
-
-	r->n_batch = 0;
-	st = store_round_begin(r->store, r->session_id, number, &round_id);
-	r->open = st == STORE_OK;
-	return st;
+	free(r->frames);
+	r->frames = NULL;
+	r->capacity = 0;
+	rec_round_abort(r);
 }
 
-/* Writes the batched frames. On failure rolls the round back. */
-static enum store_status rec_flush(struct rec *r)
+void rec_round_begin(struct rec *r, int32_t number)
 {
-	enum store_status st = STORE_OK;
+	r->open = true;
+	r->number = number;
+	r->n_frames = 0;
+}
 
-	if (r->n_batch > 0)
-		st = store_round_append(r->store, r->batch, r->n_batch);
-	r->n_batch = 0;
-	if (st != STORE_OK)
-		rec_round_abort(r);
-	return st;
+/* Doubles the buffer. Returns false when memory runs out. */
+static bool rec_grow(struct rec *r)
+{
+	size_t capacity = r->capacity ? 2 * r->capacity : REC_INITIAL_FRAMES;
+	struct store_frame *frames;
+
+	if (capacity > SIZE_MAX / sizeof *frames)
+		return false;
+	frames = realloc(r->frames, capacity * sizeof *frames);
+	if (!frames)
+		return false;
+	r->frames = frames;
+	r->capacity = capacity;
+	return true;
 }
 
 enum store_status rec_frame(struct rec *r, const struct core_state *s,
@@ -65,9 +81,11 @@ enum store_status rec_frame(struct rec *r, const struct core_state *s,
 {
 	if (!r->open)
 		return STORE_OK;
-	rec_frame_of(&r->batch[r->n_batch++], s, left, right);
-	if (r->n_batch == REC_BATCH)
-		return rec_flush(r);
+	if (r->n_frames == r->capacity && !rec_grow(r)) {
+		rec_round_abort(r);
+		return STORE_ERR_NOMEM;
+	}
+	rec_frame_of(&r->frames[r->n_frames++], s, left, right);
 	return STORE_OK;
 }
 
@@ -79,23 +97,29 @@ enum store_status rec_round_end(struct rec *r, enum core_result result,
 		.returns_left = (int)returns[CORE_LEFT],
 		.returns_right = (int)returns[CORE_RIGHT],
 	};
+	int64_t round_id;
 	enum store_status st;
 
 	if (!r->open)
 		return STORE_OK;
-	st = rec_flush(r);
+	r->open = false;
+
+	/* store_round_end() rolls the round back itself when it fails; a
+	 * failed append leaves the transaction open for us to roll back. */
+	st = store_round_begin(r->store, r->session_id, r->number, &round_id);
 	if (st != STORE_OK)
 		return st;
-
-	/* store_round_end() rolls the round back itself when it fails. */
-	r->open = false;
+	if (r->n_frames > 0)
+		st = store_round_append(r->store, r->frames, r->n_frames);
+	if (st != STORE_OK) {
+		store_round_abort(r->store);
+		return st;
+	}
 	return store_round_end(r->store, &res);
 }
 
 void rec_round_abort(struct rec *r)
 {
-	if (r->open)
-		store_round_abort(r->store);
 	r->open = false;
-	r->n_batch = 0;
+	r->n_frames = 0;
 }

@@ -1,11 +1,12 @@
 /* rec: the recorder between the game core and the save. It turns core states
- * into frame records, batches them, and writes one transaction per round, so
+ * into frame records and writes each finished round in one transaction, so
  * that sim, train, play and watch record frames the same way.
  *
- * A round is open from rec_round_begin() until rec_round_end() commits it or
- * rec_round_abort() rolls it back. Frames given while no round is open are
- * ignored. After any failure the round is rolled back and closed, so the save
- * keeps finished rounds only. */
+ * A round's frames stay in memory until rec_round_end(), which opens the
+ * round's transaction, writes every frame and commits. The save is therefore
+ * locked only for that short write, and another process can use the same
+ * save between rounds; a crash or a quit loses at most the round in play,
+ * and the save keeps finished rounds only. */
 #ifndef TTYPONG_REC_H
 #define TTYPONG_REC_H
 
@@ -16,16 +17,14 @@
 #include "core.h"
 #include "store.h"
 
-/* Frames per store_round_append() call: one multi-row append is much faster
- * than one call per frame. */
-#define REC_BATCH 4096
-
 struct rec {
 	struct store *store;
 	int64_t session_id;
-	bool open;			/* a round is open */
-	size_t n_batch;			/* frames waiting in batch */
-	struct store_frame batch[REC_BATCH];
+	bool open;			/* a round is being recorded */
+	int32_t number;			/* the open round's number, from 1 */
+	size_t n_frames;		/* frames of the open round */
+	size_t capacity;		/* frames that fit in frames */
+	struct store_frame *frames;	/* owned; reused from round to round */
 };
 
 /* Fills out with the frame record of state s, taken before a step, and the
@@ -39,24 +38,28 @@ enum store_winner rec_winner_of(enum core_result result);
 /* Sets r up to record into session_id of store. No round is open. */
 void rec_init(struct rec *r, struct store *store, int64_t session_id);
 
-/* Opens round number (from 1) of the session. Returns the store's status;
- * on failure no round is open and store_errmsg() says why. */
-enum store_status rec_round_begin(struct rec *r, int32_t number);
+/* Frees the frame buffer. An open round is dropped. */
+void rec_free(struct rec *r);
 
-/* Adds one frame to the open round; see rec_frame_of(). Writes a batch when
- * it is full. Returns STORE_OK, also when no round is open, or the status
- * of a failed write, after which the round is rolled back. */
+/* Starts recording round number (from 1) of the session. Nothing is
+ * written yet. */
+void rec_round_begin(struct rec *r, int32_t number);
+
+/* Adds one frame to the open round; see rec_frame_of(). Returns STORE_OK,
+ * also when no round is open, or STORE_ERR_NOMEM, after which the round is
+ * dropped. */
 enum store_status rec_frame(struct rec *r, const struct core_state *s,
 			    enum core_move left, enum core_move right);
 
-/* Writes the frames still batched, stores the result and commits the round.
- * returns counts each side's returns. Returns STORE_OK, also when no round
- * is open, or the status of the failure, after which the round is rolled
- * back. */
+/* Writes the open round with its result in one transaction: returns counts
+ * each side's returns. Returns STORE_OK, also when no round is open, or the
+ * store's status (STORE_ERR_BUSY, STORE_ERR_FULL, ...), after which the
+ * round is rolled back and store_errmsg() says why. The round is closed
+ * either way. */
 enum store_status rec_round_end(struct rec *r, enum core_result result,
 				const uint32_t returns[2]);
 
-/* Rolls back the open round, for a round quit before its end. */
+/* Drops the open round, for a round quit before its end. */
 void rec_round_abort(struct rec *r);
 
 #endif

@@ -794,6 +794,7 @@ int xfer_cmd_import(int argc, char **argv)
 	 * is opened, so a rejected model leaves the save untouched. */
 	if (xfer_import_tfjs(path, &m, &info) != CLI_EXIT_OK)
 		return CLI_EXIT_FAIL;
+	cli_warn_model("import", "the imported model", m);
 	config = xfer_import_config(m, path, &info);
 	if (!config || nn_save(m, &blob, &blob_size) != NN_OK) {
 		cli_error("out of memory storing %s", path);
