@@ -481,9 +481,32 @@ out:
 	return rc;
 }
 
+/* Returns true if every frame of the round lies in the field the core
+ * keeps to, with a margin of the field's own size for float rounding, and
+ * every move is a valid class. A frame edited outside ttypong can hold an
+ * infinity or a value far out of range, which would make every step that
+ * picks its round fail. */
+static bool agent_round_valid(const struct core_config *cfg, const struct store_frame *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const double pos[] = { f[i].ball_x / CORE_FIELD_W, f[i].ball_y / CORE_FIELD_H,
+				      f[i].left_y / CORE_FIELD_H, f[i].right_y / CORE_FIELD_H,
+				      f[i].ball_vx / cfg->max_speed_per_s,
+				      f[i].ball_vy / cfg->max_speed_per_s };
+
+		for (size_t k = 0; k < sizeof pos / sizeof pos[0]; k++)
+			if (!isfinite(pos[k]) || fabs(pos[k]) > 1)
+				return false;
+		if (f[i].move_left >= CORE_MOVE_COUNT || f[i].move_right >= CORE_MOVE_COUNT)
+			return false;
+	}
+	return true;
+}
+
 /* Chooses the rounds of this step and labels them into all, one group per
- * round. */
-static enum agent_status agent_collect(struct agent *a, struct rng *r, struct train_data *all)
+ * round. A round with an invalid frame is skipped and counted in rep. */
+static enum agent_status agent_collect(struct agent *a, struct rng *r, struct train_data *all,
+				       struct agent_report *rep)
 {
 	struct store_round_info *infos = NULL;
 	struct store_frames frames = { 0 };
@@ -521,6 +544,11 @@ static enum agent_status agent_collect(struct agent *a, struct rng *r, struct tr
 		size_t start = frames.round_start[i];
 		size_t n = frames.round_start[i + 1] - start;
 
+		if (!agent_round_valid(&a->cfg, frames.frames + start, n)) {
+			if (rep->skipped_rounds++ == 0)
+				rep->skipped_round_id = frames.round_ids[i];
+			continue;
+		}
 		if (agent_label_round(&a->cfg, &a->opts, frames.frames + start, n,
 				      (uint64_t)frames.round_ids[i], r, all) != TRAIN_OK) {
 			st = agent_fail(a, AGENT_ERR_NOMEM, "out of memory labelling frames");
@@ -756,7 +784,7 @@ enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 		goto out;
 	}
 
-	st = agent_collect(a, &r, &all);
+	st = agent_collect(a, &r, &all, rep);
 	if (st != AGENT_OK)
 		goto out;
 	if (nn_clone(&cand, a->play) != NN_OK) {

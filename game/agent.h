@@ -95,6 +95,10 @@ struct agent_report {
 	size_t val_rounds;	/* rounds held out */
 	size_t records;		/* labelled training rows (a frame gives one per side) */
 	size_t val_records;
+	/* Chosen rounds left out because a frame holds a non-finite or
+	 * out-of-range value, and the id of the first of them (0 for none). */
+	size_t skipped_rounds;
+	int64_t skipped_round_id;
 	int epochs;
 	uint64_t steps;
 	double train_loss;
