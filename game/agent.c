@@ -63,7 +63,7 @@ struct agent {
 	size_t cap_epochs;
 	bool epochs_nomem;
 
-	char msg[256];
+	char msg[STORE_MSG_MAX + 64];	/* a store message with a prefix */
 };
 
 static enum agent_status agent_fail(struct agent *a, enum agent_status st, const char *fmt, ...)
@@ -807,7 +807,7 @@ enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 	}
 out:
 	if (st != AGENT_OK)
-		snprintf(rep->note, sizeof rep->note, "%.150s; model version %lld keeps playing",
+		snprintf(rep->note, sizeof rep->note, "%s; model version %lld keeps playing",
 			 a->msg, (long long)a->model_id);
 	rep->status = st;
 	rep->total_ms = train_now_ms() - start_ms;

@@ -356,6 +356,8 @@ Test(agent, failed_step_keeps_model)
 	cr_assert_eq(rep.model_id, 0, "no version on failure");
 	cr_assert(strstr(rep.note, "model version 1 keeps playing") != NULL,
 		  "the note says what plays: %s", rep.note);
+	cr_assert(strstr(rep.note, store_errmsg(s)) != NULL,
+		  "the note must hold the whole store message '%s': %s", store_errmsg(s), rep.note);
 	cr_assert_eq(agent_model_id(a), 1, "version 1 must keep playing");
 	cr_assert_eq(store_model_list(s, &ids, &n_ids), STORE_OK, "model_list failed");
 	cr_assert_eq(n_ids, 1, "the failed step stored a version");
