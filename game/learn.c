@@ -17,12 +17,11 @@
 #include "core.h"
 #include "ctrl.h"
 #include "label.h"
+#include "rec.h"
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
 
-/* Frames go to the save in batches, so that one append covers many rows. */
-#define LEARN_BATCH 4096
 #define LEARN_Z95 1.959963984540054
 #define LEARN_BAR_WIDTH 30
 
@@ -115,13 +114,11 @@ struct learn_train_run {
 	uint32_t round;		/* the round being played or trained on, from 0 */
 	bool json;
 	bool bar;
-	bool recording;		/* the current round's transaction is open */
 	struct learn_balls balls;	/* of the current round */
 	struct learn_balls total;
 	uint32_t failures;
-	char rec_error[STORE_MSG_MAX];
-	size_t n_batch;
-	struct store_frame batch[LEARN_BATCH];
+	char rec_error[STORE_MSG_MAX];	/* why the current round was not saved */
+	struct rec rec;
 };
 
 /* Draws the bar filled for `done` finished rounds, naming the current one. */
@@ -146,77 +143,43 @@ static void learn_bar_clear(const struct learn_train_run *run)
 	}
 }
 
+/* Keeps the first recording failure of the round. The recorder has rolled
+ * the round back, and the run goes on without recording it. */
 static void learn_rec_fail(struct learn_train_run *run)
 {
-	snprintf(run->rec_error, sizeof run->rec_error, "%s", store_errmsg(run->store));
-	store_round_abort(run->store);
-	run->recording = false;
-	run->n_batch = 0;
+	if (!run->rec_error[0])
+		snprintf(run->rec_error, sizeof run->rec_error, "%s", store_errmsg(run->store));
 }
 
 static int learn_train_round_start(void *user, uint32_t round, const struct core_state *s)
 {
 	struct learn_train_run *run = user;
-	int64_t id;
 
 	(void)s;
 	run->round = round;
 	memset(&run->balls, 0, sizeof run->balls);
 	run->rec_error[0] = '\0';
-	run->n_batch = 0;
-	run->recording = store_round_begin(run->store, run->session_id, (int32_t)round + 1,
-					   &id) == STORE_OK;
-	if (!run->recording)
+	if (rec_round_begin(&run->rec, (int32_t)round + 1) != STORE_OK)
 		learn_rec_fail(run);
 	learn_bar(run, round, "playing");
 	return 0;
 }
 
-static void learn_flush(struct learn_train_run *run)
-{
-	if (!run->recording || run->n_batch == 0)
-		return;
-	if (store_round_append(run->store, run->batch, run->n_batch) != STORE_OK)
-		learn_rec_fail(run);
-	run->n_batch = 0;
-}
-
 static int learn_train_frame(void *user, const struct sim_frame *f)
 {
 	struct learn_train_run *run = user;
-	struct store_frame *r;
 
 	learn_count_ball(&run->balls, CORE_RIGHT, f->events);
-	if (!run->recording)
-		return 0;
-	r = &run->batch[run->n_batch++];
-	r->ball_x = (float)f->state->ball.x;
-	r->ball_y = (float)f->state->ball.y;
-	r->ball_vx = (float)f->state->ball.vx;
-	r->ball_vy = (float)f->state->ball.vy;
-	r->left_y = (float)f->state->paddle_y[CORE_LEFT];
-	r->right_y = (float)f->state->paddle_y[CORE_RIGHT];
-	r->move_left = (uint8_t)f->move[CORE_LEFT];
-	r->move_right = (uint8_t)f->move[CORE_RIGHT];
-	if (run->n_batch == LEARN_BATCH)
-		learn_flush(run);
+	if (rec_frame(&run->rec, f->state, f->move[CORE_LEFT], f->move[CORE_RIGHT]) != STORE_OK)
+		learn_rec_fail(run);
 	return 0;
 }
 
 /* Commits the round; a failure is reported and the run goes on. */
 static void learn_record_end(struct learn_train_run *run, const struct sim_round *r)
 {
-	struct store_round_result result = {
-		.winner = r->result == CORE_RESULT_DRAW ? STORE_WINNER_DRAW :
-			  r->result == CORE_RESULT_LEFT ? STORE_WINNER_LEFT : STORE_WINNER_RIGHT,
-		.returns_left = (int)r->returns[CORE_LEFT],
-		.returns_right = (int)r->returns[CORE_RIGHT],
-	};
-
-	learn_flush(run);
-	if (run->recording && store_round_end(run->store, &result) != STORE_OK)
+	if (rec_round_end(&run->rec, r->result, r->returns) != STORE_OK)
 		learn_rec_fail(run);
-	run->recording = false;
 }
 
 static void learn_print_round(const struct learn_train_run *run, uint32_t round,
@@ -481,6 +444,7 @@ int learn_cmd_train(int argc, char **argv)
 		cli_error("%s", store_errmsg(run->store));
 		goto out;
 	}
+	rec_init(&run->rec, run->store, run->session_id);
 	if (agent_open(&run->agent, run->store, &setup.config, &a.opts, 0, msg, sizeof msg) !=
 	    AGENT_OK) {
 		cli_error("%s", msg);
