@@ -677,7 +677,7 @@ static void learn_models_line(const struct store_model *m, bool json)
 {
 	time_t t = (time_t)(m->created_ms / 1000);
 	struct tm tm;
-	char created[32], b[3][32];
+	char created[32], b[4][32];
 
 	gmtime_r(&t, &tm);
 	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -697,7 +697,7 @@ static void learn_models_line(const struct store_model *m, bool json)
 		return;
 	}
 	printf("%6" PRId64 " %6s %-20s %9" PRId64 " %8s %7s %7s %-8s %s\n", m->id,
-	       m->parent_id ? (snprintf(b[2], 32, "%" PRId64, m->parent_id), b[2]) : "-", created,
+	       m->parent_id ? (snprintf(b[3], 32, "%" PRId64, m->parent_id), b[3]) : "-", created,
 	       m->n_records, learn_fmt(b[0], 32, "%.4f", m->val_loss),
 	       learn_fmt(b[1], 32, "%.3f", m->val_acc),
 	       isfinite(m->return_rate) ? (snprintf(b[2], 32, "%.3f", m->return_rate), b[2]) : "-",
