@@ -74,6 +74,15 @@ static void learn_json_str(FILE *f, const char *key, const char *s)
 	fputc('"', f);
 }
 
+/* Prints a model version id for a JSON line, or null for 0 (no version). */
+static void learn_json_id(FILE *f, const char *key, int64_t id)
+{
+	if (id > 0)
+		fprintf(f, ",\"%s\":%" PRId64, key, id);
+	else
+		fprintf(f, ",\"%s\":null", key);
+}
+
 /* Formats v with fmt, or "-" for NaN. */
 static const char *learn_fmt(char *buf, size_t size, const char *fmt, double v)
 {
@@ -116,7 +125,8 @@ struct learn_train_run {
 	bool bar;
 	struct learn_balls balls;	/* of the current round */
 	struct learn_balls total;
-	uint32_t failures;
+	uint32_t failures;		/* training steps that failed */
+	uint32_t unsaved;		/* rounds the save did not keep */
 	char rec_error[STORE_MSG_MAX];	/* why the current round was not saved */
 	struct rec rec;
 };
@@ -180,26 +190,33 @@ static void learn_record_end(struct learn_train_run *run, const struct sim_round
 {
 	if (rec_round_end(&run->rec, r->result, r->returns) != STORE_OK)
 		learn_rec_fail(run);
+	if (run->rec_error[0])
+		run->unsaved++;
 }
 
 static void learn_print_round(const struct learn_train_run *run, uint32_t round,
 			      const struct agent_report *rep)
 {
 	double rate = run->balls.reached ? (double)run->balls.returned / run->balls.reached : NAN;
+	/* A step that ran no batch measured no training loss, and a failed
+	 * step stored nothing, so nothing was promoted. */
+	double train_loss = rep->steps > 0 ? rep->train_loss : NAN;
+	bool promoted = rep->status == AGENT_OK && rep->promoted;
 	char b[5][32];
 
 	if (run->json) {
 		printf("{\"round\":%u,\"records\":%zu,\"balls\":%" PRIu64 ",\"returned\":%" PRIu64,
 		       round + 1, rep->records, run->balls.reached, run->balls.returned);
 		learn_json_num(stdout, "return_rate", rate, "%.6g");
-		learn_json_num(stdout, "train_loss", rep->train_loss, "%.6g");
+		learn_json_num(stdout, "train_loss", train_loss, "%.6g");
 		learn_json_num(stdout, "val_loss", rep->val_loss, "%.6g");
 		learn_json_num(stdout, "val_acc", rep->val_acc, "%.6g");
 		learn_json_num(stdout, "train_ms", rep->total_ms, "%.1f");
 		learn_json_num(stdout, "fit_ms", rep->fit_ms, "%.1f");
-		printf(",\"epochs\":%d,\"steps\":%" PRIu64 ",\"model_id\":%" PRId64 ",\"parent_id\":%" PRId64
-		       ",\"promoted\":%s",
-		       rep->epochs, rep->steps, rep->model_id, rep->parent_id, rep->promoted ? "true" : "false");
+		printf(",\"epochs\":%d,\"steps\":%" PRIu64, rep->epochs, rep->steps);
+		learn_json_id(stdout, "model_id", rep->model_id);
+		learn_json_id(stdout, "parent_id", rep->parent_id);
+		printf(",\"promoted\":%s", promoted ? "true" : "false");
 		learn_json_str(stdout, "status", agent_status_name(rep->status));
 		learn_json_str(stdout, "recording_error", run->rec_error[0] ? run->rec_error : NULL);
 		learn_json_str(stdout, "note", rep->note);
@@ -209,7 +226,7 @@ static void learn_print_round(const struct learn_train_run *run, uint32_t round,
 		       "train loss %s, val loss %s, val acc %s, training %.0f ms, ",
 		       round + 1, rep->records, learn_fmt(b[0], 32, "%.3f", rate),
 		       run->balls.returned, run->balls.reached,
-		       learn_fmt(b[1], 32, "%.4f", rep->train_loss),
+		       learn_fmt(b[1], 32, "%.4f", train_loss),
 		       learn_fmt(b[2], 32, "%.4f", rep->val_loss),
 		       learn_fmt(b[3], 32, "%.3f", rep->val_acc), rep->total_ms);
 		if (rep->status == AGENT_OK)
@@ -394,6 +411,23 @@ static void learn_session_config(const struct learn_train_args *a, char *buf, si
 		 a->opts.mc_passes);
 }
 
+/* Prints one line on the failed steps and unsaved rounds, if any, and
+ * returns the exit status: failure when any step failed or any round was
+ * not saved, so that a script can tell such a run from a clean one. */
+static int learn_train_outcome(const struct learn_train_run *run)
+{
+	if (run->failures && run->unsaved)
+		cli_error("%u of %u training steps failed and %u rounds were not saved; see the lines above",
+			  run->failures, run->rounds, run->unsaved);
+	else if (run->failures)
+		cli_error("%u of %u training steps failed; see the lines above", run->failures,
+			  run->rounds);
+	else if (run->unsaved)
+		cli_error("%u of %u rounds were not saved; see the lines above", run->unsaved,
+			  run->rounds);
+	return run->failures || run->unsaved ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
 int learn_cmd_train(int argc, char **argv)
 {
 	struct learn_train_args a = { .rounds = 10, .seed = 1 };
@@ -471,10 +505,7 @@ int learn_cmd_train(int argc, char **argv)
 	learn_bar_clear(run);
 	if (store_session_end(run->store, run->session_id) != STORE_OK)
 		cli_error("%s", store_errmsg(run->store));
-	if (run->failures)
-		cli_error("%u of %u training steps failed; see the lines above", run->failures,
-			  a.rounds);
-	status = CLI_EXIT_OK;
+	status = learn_train_outcome(run);
 out:
 	agent_close(run->agent);
 	store_close(run->store);
@@ -682,8 +713,9 @@ static void learn_models_line(const struct store_model *m, bool json)
 	gmtime_r(&t, &tm);
 	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (json) {
-		printf("{\"id\":%" PRId64 ",\"parent_id\":%" PRId64 ",\"created_ms\":%" PRId64,
-		       m->id, m->parent_id, m->created_ms);
+		printf("{\"id\":%" PRId64, m->id);
+		learn_json_id(stdout, "parent_id", m->parent_id);
+		printf(",\"created_ms\":%" PRId64, m->created_ms);
 		learn_json_str(stdout, "created", created);
 		learn_json_str(stdout, "kind", m->kind == STORE_MODEL_IMPORTED ? "imported" : "trained");
 		printf(",\"records\":%" PRId64, m->n_records);

@@ -1,0 +1,58 @@
+#!/bin/sh
+# train, eval and models on scratch saves. Each block checks one behaviour,
+# which its comment names.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$ROOT/ttypong
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+[ -x "$BIN" ] || { echo "build ./ttypong first"; exit 77; }
+command -v sqlite3 >/dev/null 2>&1 || { echo "sqlite3 command not found"; exit 77; }
+command -v python3 >/dev/null 2>&1 || { echo "python3 not found"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+db=$TMP/a.db
+
+# JSON: the first version has no parent.
+"$BIN" train --rounds 2 --seed 3 --epochs 1 --json --db "$db" >"$TMP/t.out" 2>"$TMP/t.err" ||
+	fail "train exited $?: $(cat "$TMP/t.err")"
+python3 - "$TMP/t.out" <<'EOF' || fail "train --json ids"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["parent_id"] is None, lines[0]
+assert lines[0]["model_id"] == 1, lines[0]
+assert lines[1]["parent_id"] == 1, lines[1]
+EOF
+"$BIN" models --json --db "$db" >"$TMP/m.out" || fail "models --json exited $?"
+python3 - "$TMP/m.out" <<'EOF' || fail "models --json parent of the root"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["parent_id"] is None, lines[0]
+assert lines[1]["parent_id"] == 1, lines[1]
+EOF
+
+# models shows the return rate, not the parent id, in the return column.
+"$BIN" eval --model 2 --rounds 3 --db "$db" >"$TMP/e.out" 2>"$TMP/e.err" || fail "eval exited $?"
+grep -q ', 3 rounds, seed 1$' "$TMP/e.out" || fail "eval line: $(cat "$TMP/e.out")"
+want=$(sqlite3 "$db" "SELECT printf('%.3f', return_rate) FROM models WHERE id = 2")
+got=$("$BIN" models --db "$db" | awk '$1 == 2 { print $7 }')
+[ "$got" = "$want" ] || fail "models return column shows '$got', expected '$want'"
+
+# A step whose version cannot be stored: null id, not promoted, exit 1 and
+# one summary line.
+sqlite3 "$db" "CREATE TRIGGER no_models BEFORE INSERT ON models BEGIN SELECT RAISE(ABORT, 'refused by test'); END" ||
+	fail "creating the trigger"
+"$BIN" train --rounds 2 --epochs 1 --json --db "$db" >"$TMP/t.out" 2>"$TMP/t.err"
+status=$?
+[ $status -eq 1 ] || fail "train with failing steps exited $status, expected 1"
+grep -q '^ttypong: 2 of 2 training steps failed' "$TMP/t.err" || fail "no summary line: $(cat "$TMP/t.err")"
+python3 - "$TMP/t.out" <<'EOF' || fail "failed step JSON: $(cat "$TMP/t.out")"
+import json, sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    assert o["status"] == "save failed", o
+    assert o["model_id"] is None, o
+    assert o["promoted"] is False, o
+    assert o["note"].endswith("keeps playing"), o
+EOF
+
+exit 0
