@@ -594,7 +594,12 @@ static int learn_eval_parse(int argc, char **argv, struct learn_eval_args *a)
 	return -1;
 }
 
-/* Stores the return rate on version id, keeping its promotion and note. */
+/* Stores the return rate on version id, keeping its promotion and note.
+ * Says on stderr which stored rate it replaces, since the save keeps only
+ * the latest one.
+ * TODO: store the rounds and seed behind the rate beside it. That needs a
+ * new schema version, and read-only commands reject older saves until a
+ * writing command migrates them. */
 static enum store_status learn_store_rate(struct store *s, int64_t id, double rate)
 {
 	struct store_model *m = NULL;
@@ -602,6 +607,10 @@ static enum store_status learn_store_rate(struct store *s, int64_t id, double ra
 
 	if (st != STORE_OK)
 		return st;
+	if (isfinite(m->return_rate))
+		cli_error("replaced the stored return rate %.4f of model version %" PRId64
+			  " with this run's; the save keeps only the latest",
+			  m->return_rate, id);
 	st = store_model_set_eval(s, id, rate, m->promoted, m->note);
 	free(m);
 	return st;
@@ -624,8 +633,9 @@ static void learn_eval_print(const struct learn_eval_args *a, int64_t id,
 		return;
 	}
 	printf("model %" PRId64 ": return rate %.4f (%" PRIu64 " of %" PRIu64
-	       " balls), 95%% CI [%.4f, %.4f], %u rounds, seed %" PRIu64 "\n",
-	       id, isfinite(rate) ? rate : 0.0, b->returned, b->reached, lo, hi, a->rounds, a->seed);
+	       " balls), 95%% CI [%.4f, %.4f], %u round%s, seed %" PRIu64 "\n",
+	       id, isfinite(rate) ? rate : 0.0, b->returned, b->reached, lo, hi, a->rounds,
+	       a->rounds == 1 ? "" : "s", a->seed);
 }
 
 int learn_cmd_eval(int argc, char **argv)

@@ -37,6 +37,11 @@ want=$(sqlite3 "$db" "SELECT printf('%.3f', return_rate) FROM models WHERE id = 
 got=$("$BIN" models --db "$db" | awk '$1 == 2 { print $7 }')
 [ "$got" = "$want" ] || fail "models return column shows '$got', expected '$want'"
 
+# A second eval says it replaces the stored rate; one round is singular.
+"$BIN" eval --model 2 --rounds 1 --db "$db" >"$TMP/e.out" 2>"$TMP/e.err" || fail "eval exited $?"
+grep -q ', 1 round, seed 1$' "$TMP/e.out" || fail "eval line: $(cat "$TMP/e.out")"
+grep -q 'replaced the stored return rate' "$TMP/e.err" || fail "no replacement warning: $(cat "$TMP/e.err")"
+
 # A step whose version cannot be stored: null id, not promoted, exit 1 and
 # one summary line.
 sqlite3 "$db" "CREATE TRIGGER no_models BEFORE INSERT ON models BEGIN SELECT RAISE(ABORT, 'refused by test'); END" ||
