@@ -1,6 +1,7 @@
 /* learn: the train, eval and models commands. See learn.h. */
 #include "learn.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -91,6 +92,31 @@ static const char *learn_fmt(char *buf, size_t size, const char *fmt, double v)
 	else
 		snprintf(buf, size, "-");
 	return buf;
+}
+
+/* Opens an existing save, read-only for commands that only query. A
+ * missing save is an error here, so that a mistyped --db creates no empty
+ * save. Prints one line and returns CLI_EXIT_FAIL on failure. */
+static int learn_open_existing(const char *db_opt, bool read_only, struct store **out)
+{
+	struct store_options opts = { .read_only = read_only };
+	char path[PATH_MAX];
+	char msg[STORE_MSG_MAX];
+
+	*out = NULL;
+	if (store_default_path(db_opt, path, sizeof path, msg, sizeof msg) != STORE_OK) {
+		cli_error("%s", msg);
+		return CLI_EXIT_FAIL;
+	}
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		cli_error("no save at %s; run 'ttypong train' first", path);
+		return CLI_EXIT_FAIL;
+	}
+	if (store_open(path, &opts, out, msg, sizeof msg) != STORE_OK) {
+		cli_error("%s", msg);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
 }
 
 /* ---- Counting the AI's balls ------------------------------------------ */
@@ -655,7 +681,9 @@ int learn_cmd_eval(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	status = CLI_EXIT_FAIL;
-	if (cli_open_store(a.db, &store) != CLI_EXIT_OK)
+
+	/* Writable, because the return rate is stored on the version. */
+	if (learn_open_existing(a.db, false, &store) != CLI_EXIT_OK)
 		return CLI_EXIT_FAIL;
 	if (a.model_id == 0) {
 		enum store_status st = store_model_latest_promoted(store, &a.model_id);
@@ -780,7 +808,7 @@ int learn_cmd_models(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("models", "unexpected argument '%s'", argv[optind]);
 
-	if (cli_open_store(db, &store) != CLI_EXIT_OK)
+	if (learn_open_existing(db, true, &store) != CLI_EXIT_OK)
 		return CLI_EXIT_FAIL;
 	if (store_model_list(store, &ids, &n) != STORE_OK) {
 		cli_error("%s", store_errmsg(store));

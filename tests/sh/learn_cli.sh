@@ -60,4 +60,13 @@ for l in open(sys.argv[1]):
     assert o["note"].endswith("keeps playing"), o
 EOF
 
+# Queries on a missing save fail and create nothing.
+"$BIN" models --db "$TMP/typo.db" >/dev/null 2>"$TMP/q.err"
+status=$?
+[ $status -eq 1 ] || fail "models on a missing save exited $status"
+grep -q "no save at $TMP/typo.db; run 'ttypong train' first" "$TMP/q.err" || fail "models message: $(cat "$TMP/q.err")"
+"$BIN" eval --db "$TMP/typo2.db" >/dev/null 2>"$TMP/q.err"
+status=$?
+[ $status -eq 1 ] || fail "eval on a missing save exited $status"
+[ ! -e "$TMP/typo.db" ] && [ ! -e "$TMP/typo2.db" ] || fail "a query created a save"
 exit 0
