@@ -23,6 +23,10 @@
 #include "sim.h"
 #include "store.h"
 
+/* Budgets below this many ms get a warning: a step also loads and labels
+ * its rounds, fits at least one batch, evaluates and stores the version,
+ * which took 1 to 15 ms with a 1 ms budget on a 2-core machine. */
+#define LEARN_TRAIN_MS_FLOOR 20
 #define LEARN_Z95 1.959963984540054
 #define LEARN_BAR_WIDTH 30
 
@@ -424,17 +428,42 @@ static int learn_train_parse(int argc, char **argv, struct learn_train_args *a)
 	return -1;
 }
 
-static void learn_session_config(const struct learn_train_args *a, char *buf, size_t size)
+/* Writes the session's config JSON. start_model is the version the run
+ * starts from, 0 for a fresh network. A started version keeps its own
+ * layers, so the dropout is recorded as null then; the version's config
+ * holds its layers. */
+static void learn_session_config(const struct learn_train_args *a, int64_t start_model,
+				 char *buf, size_t size)
 {
 	const struct drop_spec reference = { DROP_STANDARD, 0.5f };
 	const struct drop_spec *d = a->opts.has_dropout ? &a->opts.dropout : &reference;
+	char dropout[64], start[32];
 
+	if (start_model > 0) {
+		snprintf(dropout, sizeof dropout, "null");
+		snprintf(start, sizeof start, "%" PRId64, start_model);
+	} else {
+		snprintf(dropout, sizeof dropout, "\"%s:%g\"", drop_variant_name(d->variant),
+			 (double)d->rate);
+		snprintf(start, sizeof start, "null");
+	}
 	snprintf(buf, size,
 		 "{\"rounds\":%u,\"opponent\":\"%s\",\"teacher\":\"%s\",\"train_ms\":%.0f,\"epochs\":%d,"
-		 "\"dropout\":\"%s:%g\",\"mc\":%u}",
+		 "\"start_model\":%s,\"dropout\":%s,\"mc\":%u}",
 		 a->rounds, a->self ? "self" : "tracker", label_teacher_name(a->opts.label.teacher),
-		 a->opts.train_ms, a->opts.epochs, drop_variant_name(d->variant), (double)d->rate,
-		 a->opts.mc_passes);
+		 a->opts.train_ms, a->opts.epochs, start, dropout, a->opts.mc_passes);
+}
+
+/* Warns on stderr about options that have no effect together. */
+static void learn_train_warn_options(const struct learn_train_args *a)
+{
+	if (a->self && a->opts.label.teacher == LABEL_TEACHER_HUMAN)
+		cli_error("warning: with --opponent self no human plays, so --teacher human copies the network's own moves");
+	if (a->opts.mc_passes > 0 && a->opts.has_dropout && a->opts.dropout.variant == DROP_NONE)
+		cli_error("warning: --mc with --dropout none averages identical passes; it decides as one pass in eval mode");
+	if (a->opts.train_ms > 0 && a->opts.train_ms < LEARN_TRAIN_MS_FLOOR)
+		cli_error("warning: --train-ms %.0f is below the fixed cost of a step (loading and labelling the rounds, one batch, the closing evaluation and storing the version); steps will take longer than the budget",
+			  a->opts.train_ms);
 }
 
 /* Prints one line on the failed steps and unsaved rounds, if any, and
@@ -489,9 +518,19 @@ int learn_cmd_train(int argc, char **argv)
 	a.opts.on_epoch = learn_on_epoch;
 	a.opts.user = run;
 
+	learn_train_warn_options(&a);
 	if (cli_open_store(a.db, &run->store) != CLI_EXIT_OK)
 		goto out;
-	learn_session_config(&a, config, sizeof config);
+	if (agent_open(&run->agent, run->store, &setup.config, &a.opts, 0, msg, sizeof msg) !=
+	    AGENT_OK) {
+		cli_error("%s", msg);
+		goto out;
+	}
+	if (a.opts.has_dropout && agent_model_id(run->agent) > 0)
+		cli_error("warning: --dropout ignored: model version %" PRId64
+			  " keeps its layers; give --db a new save to train a fresh network with it",
+			  agent_model_id(run->agent));
+	learn_session_config(&a, agent_model_id(run->agent), config, sizeof config);
 	struct store_session session = {
 		.kind = STORE_SESSION_TRAIN,
 		.seed = a.seed,
@@ -505,11 +544,6 @@ int learn_cmd_train(int argc, char **argv)
 		goto out;
 	}
 	rec_init(&run->rec, run->store, run->session_id);
-	if (agent_open(&run->agent, run->store, &setup.config, &a.opts, 0, msg, sizeof msg) !=
-	    AGENT_OK) {
-		cli_error("%s", msg);
-		goto out;
-	}
 
 	agent_ctrl_init(run->agent, &right, CORE_RIGHT);
 	if (a.self) {

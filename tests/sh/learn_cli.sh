@@ -42,6 +42,25 @@ got=$("$BIN" models --db "$db" | awk '$1 == 2 { print $7 }')
 grep -q ', 1 round, seed 1$' "$TMP/e.out" || fail "eval line: $(cat "$TMP/e.out")"
 grep -q 'replaced the stored return rate' "$TMP/e.err" || fail "no replacement warning: $(cat "$TMP/e.err")"
 
+# --dropout on a save with a promoted version warns, and the session does
+# not claim the ignored dropout.
+"$BIN" train --rounds 1 --epochs 1 --dropout alpha:0.3 --db "$db" >/dev/null 2>"$TMP/t.err" ||
+	fail "train --dropout exited $?"
+grep -q -- '--dropout ignored: model version [0-9]* keeps its layers' "$TMP/t.err" ||
+	fail "no --dropout warning: $(cat "$TMP/t.err")"
+cfg=$(sqlite3 "$db" "SELECT json_extract(config_json, '\$.dropout') IS NULL, json_extract(config_json, '\$.start_model') FROM sessions ORDER BY id DESC LIMIT 1")
+[ "$cfg" = "1|2" ] || fail "session config dropout/start_model: $cfg"
+
+# Contradictory options warn.
+"$BIN" train --rounds 1 --epochs 1 --opponent self --teacher human --mc 2 --dropout none \
+	--db "$TMP/w.db" >/dev/null 2>"$TMP/t.err" || fail "train with warnings exited $?"
+grep -q 'teacher human copies the network' "$TMP/t.err" || fail "no teacher warning: $(cat "$TMP/t.err")"
+grep -q -- '--mc with --dropout none' "$TMP/t.err" || fail "no --mc warning: $(cat "$TMP/t.err")"
+"$BIN" train --rounds 1 --train-ms 5 --db "$TMP/w.db" >/dev/null 2>"$TMP/t.err" ||
+	fail "train with a small budget exited $?"
+grep -q -- '--train-ms 5 is below the fixed cost of a step' "$TMP/t.err" ||
+	fail "no budget warning: $(cat "$TMP/t.err")"
+
 # A step whose version cannot be stored: null id, not promoted, exit 1 and
 # one summary line.
 sqlite3 "$db" "CREATE TRIGGER no_models BEFORE INSERT ON models BEGIN SELECT RAISE(ABORT, 'refused by test'); END" ||
