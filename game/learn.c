@@ -27,6 +27,9 @@
  * its rounds, fits at least one batch, evaluates and stores the version,
  * which took 1 to 15 ms with a 1 ms budget on a 2-core machine. */
 #define LEARN_TRAIN_MS_FLOOR 20
+/* Stored rounds with invalid frames that train names once each. Past this
+ * many, a new one is named on every step that skips it. */
+#define LEARN_SKIPPED_MAX 64
 #define LEARN_Z95 1.959963984540054
 #define LEARN_BAR_WIDTH 30
 
@@ -158,6 +161,8 @@ struct learn_train_run {
 	uint32_t failures;		/* training steps that failed */
 	uint32_t unsaved;		/* rounds the save did not keep */
 	char rec_error[STORE_MSG_MAX];	/* why the current round was not saved */
+	int64_t skipped[LEARN_SKIPPED_MAX];	/* stored rounds already reported as skipped */
+	size_t n_skipped;
 	struct rec rec;
 };
 
@@ -269,6 +274,20 @@ static void learn_print_round(const struct learn_train_run *run, uint32_t round,
 	fflush(stdout);
 }
 
+/* Names on stderr, once, the first stored round that the step skipped. */
+static void learn_report_skipped(struct learn_train_run *run, const struct agent_report *rep)
+{
+	if (rep->skipped_rounds == 0)
+		return;
+	for (size_t i = 0; i < run->n_skipped; i++)
+		if (run->skipped[i] == rep->skipped_round_id)
+			return;
+	if (run->n_skipped < LEARN_SKIPPED_MAX)
+		run->skipped[run->n_skipped++] = rep->skipped_round_id;
+	cli_error("skipped stored round %" PRId64 "%s: a frame holds a non-finite or out-of-range value; training goes on with the other rounds",
+		  rep->skipped_round_id, rep->skipped_rounds > 1 ? " and others" : "");
+}
+
 static int learn_train_round_end(void *user, const struct sim_round *r)
 {
 	struct learn_train_run *run = user;
@@ -284,6 +303,7 @@ static int learn_train_round_end(void *user, const struct sim_round *r)
 	if (agent_train(run->agent, &rep) != AGENT_OK)
 		run->failures++;
 	learn_bar_clear(run);
+	learn_report_skipped(run, &rep);
 	learn_print_round(run, r->round, &rep);
 	return 0;
 }

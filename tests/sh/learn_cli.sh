@@ -61,6 +61,14 @@ grep -q -- '--mc with --dropout none' "$TMP/t.err" || fail "no --mc warning: $(c
 grep -q -- '--train-ms 5 is below the fixed cost of a step' "$TMP/t.err" ||
 	fail "no budget warning: $(cat "$TMP/t.err")"
 
+# A round with an infinite frame is skipped and named; training goes on.
+sqlite3 "$db" "UPDATE frames SET left_y = 1e300 WHERE round_id = 1" || fail "poisoning frames"
+"$BIN" train --rounds 1 --epochs 1 --json --db "$db" >"$TMP/t.out" 2>"$TMP/t.err" ||
+	fail "train with a bad round exited $?: $(cat "$TMP/t.err")"
+grep -q 'skipped stored round 1' "$TMP/t.err" || fail "skipped round not named: $(cat "$TMP/t.err")"
+python3 -c 'import json,sys; o=json.loads(open(sys.argv[1]).readline()); assert o["status"]=="ok", o' \
+	"$TMP/t.out" || fail "the step after skipping failed: $(cat "$TMP/t.out")"
+
 # A step whose version cannot be stored: null id, not promoted, exit 1 and
 # one summary line.
 sqlite3 "$db" "CREATE TRIGGER no_models BEFORE INSERT ON models BEGIN SELECT RAISE(ABORT, 'refused by test'); END" ||
