@@ -448,9 +448,13 @@ bool train_should_promote(double val_loss, double start_val_loss, double margin,
 				 val_loss, limit, start_val_loss, margin * 100);
 		return false;
 	}
-	if (note_size)
+	if (note_size && val_loss <= start_val_loss)
 		snprintf(note, note_size,
-			 "promoted: val loss %.4f is within %.0f%% of the parent's %.4f on the same held-out rounds",
-			 val_loss, margin * 100, start_val_loss);
+			 "promoted: val loss %.4f is not above the parent's %.4f on the same held-out rounds",
+			 val_loss, start_val_loss);
+	else if (note_size)
+		snprintf(note, note_size,
+			 "promoted: val loss %.4f is above the parent's %.4f on the same held-out rounds by less than %.0f%%",
+			 val_loss, start_val_loss, margin * 100);
 	return true;
 }

@@ -78,7 +78,7 @@ struct agent {
 	size_t cap_epochs;
 	bool epochs_nomem;
 
-	char msg[256];
+	char msg[STORE_MSG_MAX + 64];	/* a store message with a prefix */
 };
 
 static enum agent_status agent_fail(struct agent *a, enum agent_status st, const char *fmt, ...)
@@ -665,9 +665,32 @@ out:
 	return rc;
 }
 
+/* Returns true if every frame of the round lies in the field the core
+ * keeps to, with a margin of the field's own size for float rounding, and
+ * every move is a valid class. A frame edited outside ttypong can hold an
+ * infinity or a value far out of range, which would make every step that
+ * picks its round fail. */
+static bool agent_round_valid(const struct core_config *cfg, const struct store_frame *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const double pos[] = { f[i].ball_x / CORE_FIELD_W, f[i].ball_y / CORE_FIELD_H,
+				      f[i].left_y / CORE_FIELD_H, f[i].right_y / CORE_FIELD_H,
+				      f[i].ball_vx / cfg->max_speed_per_s,
+				      f[i].ball_vy / cfg->max_speed_per_s };
+
+		for (size_t k = 0; k < sizeof pos / sizeof pos[0]; k++)
+			if (!isfinite(pos[k]) || fabs(pos[k]) > 1)
+				return false;
+		if (f[i].move_left >= CORE_MOVE_COUNT || f[i].move_right >= CORE_MOVE_COUNT)
+			return false;
+	}
+	return true;
+}
+
 /* Chooses the rounds of this step and labels them into all, one group per
- * round. */
-static enum agent_status agent_collect(struct agent *a, struct rng *r, struct train_data *all)
+ * round. A round with an invalid frame is skipped and counted in rep. */
+static enum agent_status agent_collect(struct agent *a, struct rng *r, struct train_data *all,
+				       struct agent_report *rep)
 {
 	struct store_round_info *infos = NULL;
 	struct store_frames frames = { 0 };
@@ -705,6 +728,11 @@ static enum agent_status agent_collect(struct agent *a, struct rng *r, struct tr
 		size_t start = frames.round_start[i];
 		size_t n = frames.round_start[i + 1] - start;
 
+		if (!agent_round_valid(&a->cfg, frames.frames + start, n)) {
+			if (rep->skipped_rounds++ == 0)
+				rep->skipped_round_id = frames.round_ids[i];
+			continue;
+		}
 		if (agent_label_round(&a->cfg, &a->opts, frames.frames + start, n,
 				      (uint64_t)frames.round_ids[i], r, all) != TRAIN_OK) {
 			/* all has the playing network's width, so only memory
@@ -943,7 +971,7 @@ enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 		goto out;
 	}
 
-	st = agent_collect(a, &r, &all);
+	st = agent_collect(a, &r, &all, rep);
 	if (st != AGENT_OK)
 		goto out;
 	if (nn_clone(&cand, a->play) != NN_OK) {
@@ -966,7 +994,7 @@ enum agent_status agent_train(struct agent *a, struct agent_report *rep)
 	}
 out:
 	if (st != AGENT_OK)
-		snprintf(rep->note, sizeof rep->note, "%.150s; model version %lld keeps playing",
+		snprintf(rep->note, sizeof rep->note, "%s; model version %lld keeps playing",
 			 a->msg, (long long)a->model_id);
 	rep->status = st;
 	rep->total_ms = train_now_ms() - start_ms;

@@ -99,11 +99,17 @@ struct agent_report {
 	int64_t model_id;	/* the new version, 0 when the step failed */
 	int64_t parent_id;	/* the version it started from, 0 for fresh weights */
 	bool promoted;
-	char note[192];		/* why it was or was not promoted, or what failed */
+	/* Why it was or was not promoted, or what failed. Room for a whole
+	 * store message and the suffix naming the version that keeps playing. */
+	char note[640];
 	size_t rounds;		/* rounds trained on */
 	size_t val_rounds;	/* rounds held out */
 	size_t records;		/* labelled training rows (a frame gives one per side) */
 	size_t val_records;
+	/* Chosen rounds left out because a frame holds a non-finite or
+	 * out-of-range value, and the id of the first of them (0 for none). */
+	size_t skipped_rounds;
+	int64_t skipped_round_id;
 	int epochs;
 	uint64_t steps;
 	double train_loss;

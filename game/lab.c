@@ -4,6 +4,7 @@
 #include "lab.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -558,18 +559,23 @@ int lab_write_json(const struct lab_report *r, FILE *f)
 
 /* ---- The command ---------------------------------------------------- */
 
+/* Prints the usage, with the defaults taken from lab_opts_default(). */
 static void lab_help(FILE *f)
 {
-	fputs("usage: ttypong lab [--json] [--seed S] [--rounds N] [--history K] [--epochs E]\n"
-	      "Trains the reference network on a small recorded tracker match with no\n"
-	      "dropout, Dropout 0.2 and 0.5 and each dropout variant, and shows the\n"
-	      "training and validation loss curves and each model's return rate.\n"
-	      "  --json        one JSON object per setting and line, instead of charts\n"
-	      "  --seed S      seed of the data, the weights and the matches (1)\n"
-	      "  --rounds N    rounds each trained model plays against the tracker (10)\n"
-	      "  --history K   frames per input row, 1 to 16 (4)\n"
-	      "  --epochs E    training epochs per setting, 1 to 200 (40)\n",
-	      f);
+	struct lab_opts d;
+
+	lab_opts_default(&d);
+	fprintf(f,
+		"usage: ttypong lab [--json] [--seed S] [--rounds N] [--history K] [--epochs E]\n"
+		"Trains the reference network on a small recorded tracker match with no\n"
+		"dropout, Dropout 0.2 and 0.5 and each dropout variant, and shows the\n"
+		"training and validation loss curves and each model's return rate.\n"
+		"  --json        one JSON object per setting and line, instead of charts\n"
+		"  --seed S      seed of the data, the weights and the matches (%" PRIu64 ")\n"
+		"  --rounds N    rounds each trained model plays against the tracker (%" PRIu32 ")\n"
+		"  --history K   frames per input row, 1 to %d (%d)\n"
+		"  --epochs E    training epochs per setting, 1 to %d (%d)\n",
+		d.seed, d.eval_rounds, LAB_HISTORY_MAX, d.history, LAB_EPOCHS_MAX, d.epochs);
 }
 
 static void lab_progress(void *user, const char *label, int epoch, int epochs)

@@ -1,6 +1,7 @@
 /* learn: the train, eval and models commands. See learn.h. */
 #include "learn.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -17,12 +18,18 @@
 #include "core.h"
 #include "ctrl.h"
 #include "label.h"
+#include "rec.h"
 #include "rng.h"
 #include "sim.h"
 #include "store.h"
 
-/* Frames go to the save in batches, so that one append covers many rows. */
-#define LEARN_BATCH 4096
+/* Budgets below this many ms get a warning: a step also loads and labels
+ * its rounds, fits at least one batch, evaluates and stores the version,
+ * which took 1 to 15 ms with a 1 ms budget on a 2-core machine. */
+#define LEARN_TRAIN_MS_FLOOR 20
+/* Stored rounds with invalid frames that train names once each. Past this
+ * many, a new one is named on every step that skips it. */
+#define LEARN_SKIPPED_MAX 64
 #define LEARN_Z95 1.959963984540054
 #define LEARN_BAR_WIDTH 30
 
@@ -75,6 +82,15 @@ static void learn_json_str(FILE *f, const char *key, const char *s)
 	fputc('"', f);
 }
 
+/* Prints a model version id for a JSON line, or null for 0 (no version). */
+static void learn_json_id(FILE *f, const char *key, int64_t id)
+{
+	if (id > 0)
+		fprintf(f, ",\"%s\":%" PRId64, key, id);
+	else
+		fprintf(f, ",\"%s\":null", key);
+}
+
 /* Formats v with fmt, or "-" for NaN. */
 static const char *learn_fmt(char *buf, size_t size, const char *fmt, double v)
 {
@@ -83,6 +99,31 @@ static const char *learn_fmt(char *buf, size_t size, const char *fmt, double v)
 	else
 		snprintf(buf, size, "-");
 	return buf;
+}
+
+/* Opens an existing save, read-only for commands that only query. A
+ * missing save is an error here, so that a mistyped --db creates no empty
+ * save. Prints one line and returns CLI_EXIT_FAIL on failure. */
+static int learn_open_existing(const char *db_opt, bool read_only, struct store **out)
+{
+	struct store_options opts = { .read_only = read_only };
+	char path[PATH_MAX];
+	char msg[STORE_MSG_MAX];
+
+	*out = NULL;
+	if (store_default_path(db_opt, path, sizeof path, msg, sizeof msg) != STORE_OK) {
+		cli_error("%s", msg);
+		return CLI_EXIT_FAIL;
+	}
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		cli_error("no save at %s; run 'ttypong train' first", path);
+		return CLI_EXIT_FAIL;
+	}
+	if (store_open(path, &opts, out, msg, sizeof msg) != STORE_OK) {
+		cli_error("%s", msg);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
 }
 
 /* ---- Counting the AI's balls ------------------------------------------ */
@@ -115,13 +156,14 @@ struct learn_train_run {
 	uint32_t round;		/* the round being played or trained on, from 0 */
 	bool json;
 	bool bar;
-	bool recording;		/* the current round's transaction is open */
 	struct learn_balls balls;	/* of the current round */
 	struct learn_balls total;
-	uint32_t failures;
-	char rec_error[STORE_MSG_MAX];
-	size_t n_batch;
-	struct store_frame batch[LEARN_BATCH];
+	uint32_t failures;		/* training steps that failed */
+	uint32_t unsaved;		/* rounds the save did not keep */
+	char rec_error[STORE_MSG_MAX];	/* why the current round was not saved */
+	int64_t skipped[LEARN_SKIPPED_MAX];	/* stored rounds already reported as skipped */
+	size_t n_skipped;
+	struct rec rec;
 };
 
 /* Draws the bar filled for `done` finished rounds, naming the current one. */
@@ -146,97 +188,69 @@ static void learn_bar_clear(const struct learn_train_run *run)
 	}
 }
 
+/* Keeps the first recording failure of the round. The recorder has rolled
+ * the round back, and the run goes on without recording it. */
 static void learn_rec_fail(struct learn_train_run *run)
 {
-	snprintf(run->rec_error, sizeof run->rec_error, "%s", store_errmsg(run->store));
-	store_round_abort(run->store);
-	run->recording = false;
-	run->n_batch = 0;
+	if (!run->rec_error[0])
+		snprintf(run->rec_error, sizeof run->rec_error, "%s", store_errmsg(run->store));
 }
 
 static int learn_train_round_start(void *user, uint32_t round, const struct core_state *s)
 {
 	struct learn_train_run *run = user;
-	int64_t id;
 
 	(void)s;
 	run->round = round;
 	memset(&run->balls, 0, sizeof run->balls);
 	run->rec_error[0] = '\0';
-	run->n_batch = 0;
-	run->recording = store_round_begin(run->store, run->session_id, (int32_t)round + 1,
-					   &id) == STORE_OK;
-	if (!run->recording)
-		learn_rec_fail(run);
+	rec_round_begin(&run->rec, (int32_t)round + 1);
 	learn_bar(run, round, "playing");
 	return 0;
-}
-
-static void learn_flush(struct learn_train_run *run)
-{
-	if (!run->recording || run->n_batch == 0)
-		return;
-	if (store_round_append(run->store, run->batch, run->n_batch) != STORE_OK)
-		learn_rec_fail(run);
-	run->n_batch = 0;
 }
 
 static int learn_train_frame(void *user, const struct sim_frame *f)
 {
 	struct learn_train_run *run = user;
-	struct store_frame *r;
 
 	learn_count_ball(&run->balls, CORE_RIGHT, f->events);
-	if (!run->recording)
-		return 0;
-	r = &run->batch[run->n_batch++];
-	r->ball_x = (float)f->state->ball.x;
-	r->ball_y = (float)f->state->ball.y;
-	r->ball_vx = (float)f->state->ball.vx;
-	r->ball_vy = (float)f->state->ball.vy;
-	r->left_y = (float)f->state->paddle_y[CORE_LEFT];
-	r->right_y = (float)f->state->paddle_y[CORE_RIGHT];
-	r->move_left = (uint8_t)f->move[CORE_LEFT];
-	r->move_right = (uint8_t)f->move[CORE_RIGHT];
-	if (run->n_batch == LEARN_BATCH)
-		learn_flush(run);
+	if (rec_frame(&run->rec, f->state, f->move[CORE_LEFT], f->move[CORE_RIGHT]) != STORE_OK)
+		learn_rec_fail(run);
 	return 0;
 }
 
 /* Commits the round; a failure is reported and the run goes on. */
 static void learn_record_end(struct learn_train_run *run, const struct sim_round *r)
 {
-	struct store_round_result result = {
-		.winner = r->result == CORE_RESULT_DRAW ? STORE_WINNER_DRAW :
-			  r->result == CORE_RESULT_LEFT ? STORE_WINNER_LEFT : STORE_WINNER_RIGHT,
-		.returns_left = (int)r->returns[CORE_LEFT],
-		.returns_right = (int)r->returns[CORE_RIGHT],
-	};
-
-	learn_flush(run);
-	if (run->recording && store_round_end(run->store, &result) != STORE_OK)
+	if (rec_round_end(&run->rec, r->result, r->returns) != STORE_OK)
 		learn_rec_fail(run);
-	run->recording = false;
+	if (run->rec_error[0])
+		run->unsaved++;
 }
 
 static void learn_print_round(const struct learn_train_run *run, uint32_t round,
 			      const struct agent_report *rep)
 {
 	double rate = run->balls.reached ? (double)run->balls.returned / run->balls.reached : NAN;
+	/* A step that ran no batch measured no training loss, and a failed
+	 * step stored nothing, so nothing was promoted. */
+	double train_loss = rep->steps > 0 ? rep->train_loss : NAN;
+	bool promoted = rep->status == AGENT_OK && rep->promoted;
 	char b[5][32];
 
 	if (run->json) {
 		printf("{\"round\":%u,\"records\":%zu,\"balls\":%" PRIu64 ",\"returned\":%" PRIu64,
 		       round + 1, rep->records, run->balls.reached, run->balls.returned);
 		learn_json_num(stdout, "return_rate", rate, "%.6g");
-		learn_json_num(stdout, "train_loss", rep->train_loss, "%.6g");
+		learn_json_num(stdout, "train_loss", train_loss, "%.6g");
 		learn_json_num(stdout, "val_loss", rep->val_loss, "%.6g");
 		learn_json_num(stdout, "val_acc", rep->val_acc, "%.6g");
 		learn_json_num(stdout, "train_ms", rep->total_ms, "%.1f");
 		learn_json_num(stdout, "fit_ms", rep->fit_ms, "%.1f");
-		printf(",\"epochs\":%d,\"steps\":%" PRIu64 ",\"model_id\":%" PRId64 ",\"parent_id\":%" PRId64
-		       ",\"promoted\":%s",
-		       rep->epochs, rep->steps, rep->model_id, rep->parent_id, rep->promoted ? "true" : "false");
+		printf(",\"epochs\":%d,\"steps\":%" PRIu64, rep->epochs, rep->steps);
+		learn_json_id(stdout, "model_id", rep->model_id);
+		learn_json_id(stdout, "parent_id", rep->parent_id);
+		printf(",\"promoted\":%s", promoted ? "true" : "false");
 		learn_json_str(stdout, "status", agent_status_name(rep->status));
 		learn_json_str(stdout, "recording_error", run->rec_error[0] ? run->rec_error : NULL);
 		learn_json_str(stdout, "note", rep->note);
@@ -246,7 +260,7 @@ static void learn_print_round(const struct learn_train_run *run, uint32_t round,
 		       "train loss %s, val loss %s, val acc %s, training %.0f ms, ",
 		       round + 1, rep->records, learn_fmt(b[0], 32, "%.3f", rate),
 		       run->balls.returned, run->balls.reached,
-		       learn_fmt(b[1], 32, "%.4f", rep->train_loss),
+		       learn_fmt(b[1], 32, "%.4f", train_loss),
 		       learn_fmt(b[2], 32, "%.4f", rep->val_loss),
 		       learn_fmt(b[3], 32, "%.3f", rep->val_acc), rep->total_ms);
 		if (rep->status == AGENT_OK)
@@ -257,6 +271,20 @@ static void learn_print_round(const struct learn_train_run *run, uint32_t round,
 			printf("round %u was not saved: %s\n", round + 1, run->rec_error);
 	}
 	fflush(stdout);
+}
+
+/* Names on stderr, once, the first stored round that the step skipped. */
+static void learn_report_skipped(struct learn_train_run *run, const struct agent_report *rep)
+{
+	if (rep->skipped_rounds == 0)
+		return;
+	for (size_t i = 0; i < run->n_skipped; i++)
+		if (run->skipped[i] == rep->skipped_round_id)
+			return;
+	if (run->n_skipped < LEARN_SKIPPED_MAX)
+		run->skipped[run->n_skipped++] = rep->skipped_round_id;
+	cli_error("skipped stored round %" PRId64 "%s: a frame holds a non-finite or out-of-range value; training goes on with the other rounds",
+		  rep->skipped_round_id, rep->skipped_rounds > 1 ? " and others" : "");
 }
 
 static int learn_train_round_end(void *user, const struct sim_round *r)
@@ -274,6 +302,7 @@ static int learn_train_round_end(void *user, const struct sim_round *r)
 	if (agent_train(run->agent, &rep) != AGENT_OK)
 		run->failures++;
 	learn_bar_clear(run);
+	learn_report_skipped(run, &rep);
 	learn_print_round(run, r->round, &rep);
 	return 0;
 }
@@ -406,17 +435,59 @@ static int learn_train_parse(int argc, char **argv, struct learn_train_args *a)
 	return -1;
 }
 
-static void learn_session_config(const struct learn_train_args *a, char *buf, size_t size)
+/* Writes the session's config JSON. start_model is the version the run
+ * starts from, 0 for a fresh network. A started version keeps its own
+ * layers, so the dropout is recorded as null then; the version's config
+ * holds its layers. */
+static void learn_session_config(const struct learn_train_args *a, int64_t start_model,
+				 char *buf, size_t size)
 {
 	const struct drop_spec reference = { DROP_STANDARD, 0.5f };
 	const struct drop_spec *d = a->opts.has_dropout ? &a->opts.dropout : &reference;
+	char dropout[64], start[32];
 
+	if (start_model > 0) {
+		snprintf(dropout, sizeof dropout, "null");
+		snprintf(start, sizeof start, "%" PRId64, start_model);
+	} else {
+		snprintf(dropout, sizeof dropout, "\"%s:%g\"", drop_variant_name(d->variant),
+			 (double)d->rate);
+		snprintf(start, sizeof start, "null");
+	}
 	snprintf(buf, size,
 		 "{\"rounds\":%u,\"opponent\":\"%s\",\"teacher\":\"%s\",\"train_ms\":%.0f,\"epochs\":%d,"
-		 "\"dropout\":\"%s:%g\",\"mc\":%u,\"history\":%d}",
+		 "\"start_model\":%s,\"dropout\":%s,\"mc\":%u,\"history\":%d}",
 		 a->rounds, a->self ? "self" : "tracker", label_teacher_name(a->opts.label.teacher),
-		 a->opts.train_ms, a->opts.epochs, drop_variant_name(d->variant), (double)d->rate,
-		 a->opts.mc_passes, a->opts.history);
+		 a->opts.train_ms, a->opts.epochs, start, dropout, a->opts.mc_passes, a->opts.history);
+}
+
+/* Warns on stderr about options that have no effect together. */
+static void learn_train_warn_options(const struct learn_train_args *a)
+{
+	if (a->self && a->opts.label.teacher == LABEL_TEACHER_HUMAN)
+		cli_error("warning: with --opponent self no human plays, so --teacher human copies the network's own moves");
+	if (a->opts.mc_passes > 0 && a->opts.has_dropout && a->opts.dropout.variant == DROP_NONE)
+		cli_error("warning: --mc with --dropout none averages identical passes; it decides as one pass in eval mode");
+	if (a->opts.train_ms > 0 && a->opts.train_ms < LEARN_TRAIN_MS_FLOOR)
+		cli_error("warning: --train-ms %.0f is below the fixed cost of a step (loading and labelling the rounds, one batch, the closing evaluation and storing the version); steps will take longer than the budget",
+			  a->opts.train_ms);
+}
+
+/* Prints one line on the failed steps and unsaved rounds, if any, and
+ * returns the exit status: failure when any step failed or any round was
+ * not saved, so that a script can tell such a run from a clean one. */
+static int learn_train_outcome(const struct learn_train_run *run)
+{
+	if (run->failures && run->unsaved)
+		cli_error("%u of %u training steps failed and %u rounds were not saved; see the lines above",
+			  run->failures, run->rounds, run->unsaved);
+	else if (run->failures)
+		cli_error("%u of %u training steps failed; see the lines above", run->failures,
+			  run->rounds);
+	else if (run->unsaved)
+		cli_error("%u of %u rounds were not saved; see the lines above", run->unsaved,
+			  run->rounds);
+	return run->failures || run->unsaved ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 int learn_cmd_train(int argc, char **argv)
@@ -454,9 +525,16 @@ int learn_cmd_train(int argc, char **argv)
 	a.opts.on_epoch = learn_on_epoch;
 	a.opts.user = run;
 
+	learn_train_warn_options(&a);
 	if (cli_open_store(a.db, &run->store) != CLI_EXIT_OK)
 		goto out;
-	learn_session_config(&a, config, sizeof config);
+	if (agent_open(&run->agent, run->store, &setup.config, &a.opts, 0, msg, sizeof msg) !=
+	    AGENT_OK) {
+		cli_error("%s", msg);
+		goto out;
+	}
+	cli_warn_agent("train", run->agent, &a.opts, a.history_given);
+	learn_session_config(&a, agent_model_id(run->agent), config, sizeof config);
 	struct store_session session = {
 		.kind = STORE_SESSION_TRAIN,
 		.seed = a.seed,
@@ -469,12 +547,7 @@ int learn_cmd_train(int argc, char **argv)
 		cli_error("%s", store_errmsg(run->store));
 		goto out;
 	}
-	if (agent_open(&run->agent, run->store, &setup.config, &a.opts, 0, msg, sizeof msg) !=
-	    AGENT_OK) {
-		cli_error("%s", msg);
-		goto out;
-	}
-	cli_warn_agent("train", run->agent, &a.opts, a.history_given);
+	rec_init(&run->rec, run->store, run->session_id);
 
 	agent_ctrl_init(run->agent, &right, CORE_RIGHT);
 	if (a.self) {
@@ -496,11 +569,9 @@ int learn_cmd_train(int argc, char **argv)
 	learn_bar_clear(run);
 	if (store_session_end(run->store, run->session_id) != STORE_OK)
 		cli_error("%s", store_errmsg(run->store));
-	if (run->failures)
-		cli_error("%u of %u training steps failed; see the lines above", run->failures,
-			  a.rounds);
-	status = CLI_EXIT_OK;
+	status = learn_train_outcome(run);
 out:
+	rec_free(&run->rec);
 	agent_close(run->agent);
 	store_close(run->store);
 	free(run);
@@ -588,7 +659,12 @@ static int learn_eval_parse(int argc, char **argv, struct learn_eval_args *a)
 	return -1;
 }
 
-/* Stores the return rate on version id, keeping its promotion and note. */
+/* Stores the return rate on version id, keeping its promotion and note.
+ * Says on stderr which stored rate it replaces, since the save keeps only
+ * the latest one.
+ * TODO: store the rounds and seed behind the rate beside it. That needs a
+ * new schema version, and read-only commands reject older saves until a
+ * writing command migrates them. */
 static enum store_status learn_store_rate(struct store *s, int64_t id, double rate)
 {
 	struct store_model *m = NULL;
@@ -596,6 +672,10 @@ static enum store_status learn_store_rate(struct store *s, int64_t id, double ra
 
 	if (st != STORE_OK)
 		return st;
+	if (isfinite(m->return_rate))
+		cli_error("replaced the stored return rate %.4f of model version %" PRId64
+			  " with this run's; the save keeps only the latest",
+			  m->return_rate, id);
 	st = store_model_set_eval(s, id, rate, m->promoted, m->note);
 	free(m);
 	return st;
@@ -618,8 +698,9 @@ static void learn_eval_print(const struct learn_eval_args *a, int64_t id,
 		return;
 	}
 	printf("model %" PRId64 ": return rate %.4f (%" PRIu64 " of %" PRIu64
-	       " balls), 95%% CI [%.4f, %.4f], %u rounds, seed %" PRIu64 "\n",
-	       id, isfinite(rate) ? rate : 0.0, b->returned, b->reached, lo, hi, a->rounds, a->seed);
+	       " balls), 95%% CI [%.4f, %.4f], %u round%s, seed %" PRIu64 "\n",
+	       id, isfinite(rate) ? rate : 0.0, b->returned, b->reached, lo, hi, a->rounds,
+	       a->rounds == 1 ? "" : "s", a->seed);
 }
 
 int learn_cmd_eval(int argc, char **argv)
@@ -639,7 +720,9 @@ int learn_cmd_eval(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	status = CLI_EXIT_FAIL;
-	if (cli_open_store(a.db, &store) != CLI_EXIT_OK)
+
+	/* Writable, because the return rate is stored on the version. */
+	if (learn_open_existing(a.db, false, &store) != CLI_EXIT_OK)
 		return CLI_EXIT_FAIL;
 	if (a.model_id == 0) {
 		enum store_status st = store_model_latest_promoted(store, &a.model_id);
@@ -703,13 +786,14 @@ static void learn_models_line(const struct store_model *m, bool json)
 {
 	time_t t = (time_t)(m->created_ms / 1000);
 	struct tm tm;
-	char created[32], b[3][32];
+	char created[32], b[4][32];
 
 	gmtime_r(&t, &tm);
 	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (json) {
-		printf("{\"id\":%" PRId64 ",\"parent_id\":%" PRId64 ",\"created_ms\":%" PRId64,
-		       m->id, m->parent_id, m->created_ms);
+		printf("{\"id\":%" PRId64, m->id);
+		learn_json_id(stdout, "parent_id", m->parent_id);
+		printf(",\"created_ms\":%" PRId64, m->created_ms);
 		learn_json_str(stdout, "created", created);
 		learn_json_str(stdout, "kind", m->kind == STORE_MODEL_IMPORTED ? "imported" : "trained");
 		printf(",\"records\":%" PRId64, m->n_records);
@@ -723,7 +807,7 @@ static void learn_models_line(const struct store_model *m, bool json)
 		return;
 	}
 	printf("%6" PRId64 " %6s %-20s %9" PRId64 " %8s %7s %7s %-8s %s\n", m->id,
-	       m->parent_id ? (snprintf(b[2], 32, "%" PRId64, m->parent_id), b[2]) : "-", created,
+	       m->parent_id ? (snprintf(b[3], 32, "%" PRId64, m->parent_id), b[3]) : "-", created,
 	       m->n_records, learn_fmt(b[0], 32, "%.4f", m->val_loss),
 	       learn_fmt(b[1], 32, "%.3f", m->val_acc),
 	       isfinite(m->return_rate) ? (snprintf(b[2], 32, "%.3f", m->return_rate), b[2]) : "-",
@@ -764,7 +848,7 @@ int learn_cmd_models(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("models", "unexpected argument '%s'", argv[optind]);
 
-	if (cli_open_store(db, &store) != CLI_EXIT_OK)
+	if (learn_open_existing(db, true, &store) != CLI_EXIT_OK)
 		return CLI_EXIT_FAIL;
 	if (store_model_list(store, &ids, &n) != STORE_OK) {
 		cli_error("%s", store_errmsg(store));

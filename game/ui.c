@@ -578,7 +578,7 @@ static void ui_train(struct ui_app *a)
 	else if (rep.status == AGENT_ERR_NO_DATA)
 		snprintf(a->train_line, sizeof a->train_line, "no labelled frames yet: play on");
 	else
-		snprintf(a->train_line, sizeof a->train_line, "training failed (%s): %s",
+		snprintf(a->train_line, sizeof a->train_line, "training failed (%s): %.200s",
 			 agent_status_name(rep.status), rep.note);
 	ui_update_version(a);
 	ui_load_versions(a);

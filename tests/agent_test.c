@@ -320,8 +320,9 @@ Test(agent, no_rounds_no_version)
 	store_close(s);
 }
 
-Test(agent, nan_step_keeps_model)
+Test(agent, failed_step_keeps_model)
 {
+	struct store_options ro = { .read_only = true };
 	struct store *s = open_db();
 	struct agent_opts o = epoch_opts(1);
 	struct agent *a;
@@ -329,6 +330,7 @@ Test(agent, nan_step_keeps_model)
 	struct core_config cfg;
 	struct core_state st;
 	struct ctrl c;
+	char msg[STORE_MSG_MAX];
 	float before[CORE_MOVE_COUNT];
 	int64_t *ids = NULL;
 	size_t n_ids = 0;
@@ -336,21 +338,26 @@ Test(agent, nan_step_keeps_model)
 	record_rounds(s, 3, 4, false);
 	a = open_agent(s, &o, 0);
 	cr_assert_eq(agent_train(a, &rep), AGENT_OK, "train failed: %s", agent_errmsg(a));
+	agent_close(a);
+	store_close(s);
 
+	/* On a save opened read-only the step trains but cannot store. */
+	cr_assert_eq(store_open(db_path, &ro, &s, msg, sizeof msg), STORE_OK,
+		     "read-only open failed: %s", msg);
+	a = open_agent(s, &o, 0);
 	core_config_default(&cfg);
 	core_init(&st, &cfg, 8);
 	agent_ctrl_init(a, &c, CORE_RIGHT);
 	ctrl_decide(&c, &st, &cfg);
 	memcpy(before, c.probs, sizeof before);
 
-	/* The newest rounds hold infinite paddle heights, which SQLite keeps
-	 * (it would turn a NaN into NULL), so the network's sums give NaN. */
-	record_rounds(s, 2, 6, true);
-	cr_assert_eq(agent_train(a, &rep), AGENT_ERR_NONFINITE, "a NaN must fail the step, got %s",
+	cr_assert_eq(agent_train(a, &rep), AGENT_ERR_STORE, "a failed store must fail the step, got %s",
 		     agent_status_name(rep.status));
 	cr_assert_eq(rep.model_id, 0, "no version on failure");
-	cr_assert(strstr(rep.note, "keeps playing") != NULL, "the note says what plays: %s",
-		  rep.note);
+	cr_assert(strstr(rep.note, "model version 1 keeps playing") != NULL,
+		  "the note says what plays: %s", rep.note);
+	cr_assert(strstr(rep.note, store_errmsg(s)) != NULL,
+		  "the note must hold the whole store message '%s': %s", store_errmsg(s), rep.note);
 	cr_assert_eq(agent_model_id(a), 1, "version 1 must keep playing");
 	cr_assert_eq(store_model_list(s, &ids, &n_ids), STORE_OK, "model_list failed");
 	cr_assert_eq(n_ids, 1, "the failed step stored a version");
@@ -359,6 +366,53 @@ Test(agent, nan_step_keeps_model)
 	for (int k = 0; k < CORE_MOVE_COUNT; k++)
 		cr_assert_float_eq(c.probs[k], before[k], 0, "prob %d changed after a failed step", k);
 	free(ids);
+	agent_close(a);
+	store_close(s);
+}
+
+Test(agent, invalid_rounds_skipped)
+{
+	struct store *s = open_db();
+	struct agent_opts o = epoch_opts(1);
+	struct agent *a;
+	struct agent_report rep;
+
+	record_rounds(s, 3, 4, false);
+	a = open_agent(s, &o, 0);
+	cr_assert_eq(agent_train(a, &rep), AGENT_OK, "train failed: %s", agent_errmsg(a));
+	cr_assert_eq(rep.skipped_rounds, 0, "valid rounds were skipped");
+	cr_assert_eq(rep.skipped_round_id, 0, "no skipped round id expected");
+
+	/* Rounds 4 and 5 hold infinite paddle heights, which SQLite keeps
+	 * (it would turn a NaN into NULL). The step leaves them out and
+	 * trains on the valid rounds. */
+	record_rounds(s, 2, 6, true);
+	cr_assert_eq(agent_train(a, &rep), AGENT_OK, "the valid rounds must still train: %s",
+		     agent_errmsg(a));
+	cr_assert_eq(rep.skipped_rounds, 2, "expected 2 skipped rounds, got %zu", rep.skipped_rounds);
+	cr_assert(rep.skipped_round_id == 4 || rep.skipped_round_id == 5,
+		  "skipped round id %lld is not a poisoned round", (long long)rep.skipped_round_id);
+	cr_assert_eq(rep.model_id, 2, "the step must store version 2, got %lld",
+		     (long long)rep.model_id);
+	cr_assert(isfinite(rep.train_loss), "train loss must be finite: %g", rep.train_loss);
+	agent_close(a);
+	store_close(s);
+}
+
+Test(agent, only_invalid_rounds_no_data)
+{
+	struct store *s = open_db();
+	struct agent_opts o = epoch_opts(1);
+	struct agent *a;
+	struct agent_report rep;
+
+	record_rounds(s, 2, 6, true);
+	a = open_agent(s, &o, 0);
+	cr_assert_eq(agent_train(a, &rep), AGENT_ERR_NO_DATA,
+		     "only invalid rounds must leave nothing to train on, got %s",
+		     agent_status_name(rep.status));
+	cr_assert_eq(rep.skipped_rounds, 2, "expected 2 skipped rounds, got %zu", rep.skipped_rounds);
+	cr_assert_eq(agent_model_id(a), 0, "the fresh network keeps playing");
 	agent_close(a);
 	store_close(s);
 }

@@ -261,8 +261,11 @@ Test(train, promotion_rule)
 	cr_assert(strstr(note, "promoted") == note, "note starts with the decision: %s", note);
 	cr_assert(train_should_promote(0.52, 0.50, 0.05, note, sizeof note),
 		  "4%% worse is within a 5%% margin");
+	cr_assert(strstr(note, "by less than 5%") != NULL, "note names the margin: %s", note);
 	cr_assert(train_should_promote(0.30, 0.50, 0.05, note, sizeof note),
 		  "a better loss is promoted");
+	cr_assert(strstr(note, "not above the parent's 0.5000") != NULL,
+		  "a fallen loss is not called within the margin: %s", note);
 	cr_assert_not(train_should_promote(0.53, 0.50, 0.05, note, sizeof note),
 		      "6%% worse is past a 5%% margin");
 	cr_assert(strstr(note, "not promoted") == note, "note says not promoted: %s", note);

@@ -12,7 +12,8 @@ cd "$(dirname "$0")/../.."
 if [ -z "${CLI_SIM_BIN:-}" ]; then
 	CLI_SIM_BIN=./ttypong sh "$script" || exit 1
 	asan=build/asan/ttypong
-	if [ ! -x "$asan" ] || ! make -q "$asan" >/dev/null 2>&1; then
+	# A source newer than the binary means it is stale.
+	if [ ! -x "$asan" ] || [ -n "$(find game ai -name '*.[ch]' -newer "$asan" | head -n 1)" ]; then
 		echo "$asan is missing or out of date (run make sanitize); checked ./ttypong only"
 		exit 77
 	fi

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `ttypong lab`: JSON lines for every setting, ASCII charts in the C locale,
-# and exit status 2 with one message for bad options.
+# the defaults in the help, and exit status 2 with one message for bad
+# options.
 cd "$(dirname "$0")/../.." || exit 1
 bin=./ttypong
 [ -x "$bin" ] || { echo "build ./ttypong first"; exit 77; }
@@ -23,6 +24,11 @@ if LC_ALL=C grep -q '[^ -~]' "$out"; then
 	exit 1
 fi
 grep -q '^setting ' "$out" || { echo "no table in the text output"; exit 1; }
+
+# The help shows the defaults that lab_opts_default() sets.
+"$bin" lab --help >"$out" || { echo "lab --help failed"; exit 1; }
+grep -q -- '--rounds N .*(30)$' "$out" || { echo "--rounds default in the help is not 30: $(grep -- --rounds "$out")"; exit 1; }
+grep -q -- '--epochs E .*(40)$' "$out" || { echo "--epochs default in the help is not 40"; exit 1; }
 
 "$bin" lab --rounds 0 2>"$out"
 status=$?
