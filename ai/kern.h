@@ -36,8 +36,9 @@ const char *kern_isa_name(enum kern_isa isa);
 void kern_gemm_bias(int m, int n, int k, const float *a, const float *b,
 		    const float *bias, float *c);
 
-/* Same as kern_gemm_bias followed by ReLU, max(x, 0), on every element of C;
- * NaN becomes 0. */
+/* Same as kern_gemm_bias followed by ReLU on every element of C, as TF.js's
+ * relu computes it with Math.max(0, x): NaN stays NaN (so a NaN input is not
+ * hidden) and -0 becomes +0. */
 void kern_gemm_bias_relu(int m, int n, int k, const float *a, const float *b,
 			 const float *bias, float *c);
 
@@ -69,8 +70,10 @@ void kern_masked_div(int n, const unsigned char *keep, float divisor, const floa
 		     float *y);
 
 /* Computes the backward pass of ReLU followed by optional dropout, for i < n:
- * grad[i] = y[i] > 0 ? grad[i] * mask[i] : 0, with y the ReLU's output and
- * mask from kern_dropout, or grad[i] unscaled when mask is NULL. */
+ * grad[i] = grad[i] * mask[i] * step(y[i]), with y the ReLU's output, mask
+ * from kern_dropout (no scaling when mask is NULL) and step TF.js's step op:
+ * 1 where y > 0, NaN where y is NaN, else 0. So a dead unit gives +-0, and
+ * NaN for a NaN or infinite incoming gradient, as in TF.js. */
 void kern_relu_grad(int n, const float *y, const float *mask, float *grad);
 
 /* Adam's settings and its running powers of beta1 and beta2. The settings

@@ -751,8 +751,9 @@ static void nn_activate(enum nn_act act, const float *z, float *y, int rows, int
 			memcpy(y, z, count * sizeof *y);
 		break;
 	case NN_ACT_RELU:
+		/* As TF.js's Math.max(0, x), which keeps NaN. */
 		for (size_t k = 0; k < count; k++)
-			y[k] = z[k] > 0.0f ? z[k] : 0.0f;
+			y[k] = z[k] > 0.0f || isnan(z[k]) ? z[k] : 0.0f;
 		break;
 	case NN_ACT_SELU:
 		for (size_t k = 0; k < count; k++) {

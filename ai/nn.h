@@ -188,6 +188,8 @@ int nn_reference_layers(struct nn_layer_desc layers[NN_REFERENCE_LAYERS]);
 /* Runs the model in eval mode on n rows: x is [n][inputs], y [n][outputs].
  * The first call at a batch size larger than any before allocates scratch
  * space; later calls allocate nothing. Dropout layers are the identity.
+ * Inputs are not checked: a NaN or infinite feature propagates as in TF.js
+ * (relu keeps NaN), so the affected rows come out NaN.
  * Returns NN_OK, NN_ERR_INVALID (n < 1 or NULL pointers) or NN_ERR_NOMEM. */
 int nn_predict(struct nn_model *m, const float *x, int n, float *y);
 

@@ -820,3 +820,25 @@ Test(nn_json, activation_names)
 	cr_assert_null(nn_act_name((enum nn_act)99), "activation 99 has a name");
 	cr_assert_eq(nn_act_parse("Relu", &(enum nn_act){ 0 }), NN_ERR_INVALID, "Relu accepted");
 }
+
+/* A NaN feature must reach the output as in TF.js, whose relu keeps NaN,
+ * instead of turning into ordinary-looking probabilities. */
+Test(nn_safety, nan_input_reaches_relu_output)
+{
+	struct nn_layer_desc layers[2] = {
+		{ .kind = NN_DENSE, .units = 4, .act = NN_ACT_RELU, .use_bias = 1 },
+		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
+	};
+	struct nn_model *m = make_model(2, layers, 2, 1);
+	float x[2] = { NAN, 1.0f }, y[3];
+	int id = 0;
+	struct nn_data d = { .x = x, .ids = &id, .n = 1 };
+	double loss;
+
+	cr_assert_eq(nn_predict(m, x, 1, y), NN_OK, "predict failed");
+	for (int j = 0; j < 3; j++)
+		cr_assert(isnan(y[j]), "output %d of a NaN input is %g, expected NaN", j, y[j]);
+	cr_assert_eq(nn_evaluate(m, &d, 0, &loss, NULL), NN_ERR_NONFINITE,
+		     "evaluating a NaN input gave loss %g", loss);
+	nn_free(m);
+}
