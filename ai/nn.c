@@ -315,6 +315,34 @@ static void nn_desc_normalize(struct nn_layer_desc *d)
 		d->steps = 1;
 }
 
+/* Checks that every valid description fits the width its input has, which
+ * no single layer can know: SpatialDropout1D's steps must divide it. Both
+ * nn_create and nn_from_json use this rule. Returns NN_OK, or
+ * NN_ERR_INVALID with a message naming the layer in why (which may be NULL). */
+static int nn_check_widths(int inputs, const struct nn_layer_desc *descs, int n, char *why,
+			   size_t why_len)
+{
+	int width = inputs;
+
+	for (int i = 0; i < n; i++) {
+		struct nn_layer_desc d = descs[i];
+
+		if (!nn_desc_valid(&d))
+			return NN_ERR_INVALID;
+		nn_desc_normalize(&d);
+		if (d.kind == NN_SPATIAL_DROPOUT_1D && width % d.steps != 0) {
+			if (why && why_len > 0)
+				snprintf(why, why_len,
+					 "layer %d: SpatialDropout1D \"steps\" %d must divide the "
+					 "layer's input width %d; use a divisor of %d", i, d.steps,
+					 width, width);
+			return NN_ERR_INVALID;
+		}
+		width = nn_kind_is_dense(d.kind) ? d.units : width;
+	}
+	return NN_OK;
+}
+
 /* Copies descriptions into m->layers, checks them, names unnamed layers and
  * lays out the parameter array. */
 static int nn_layout(struct nn_model *m, const struct nn_layer_desc *descs)
@@ -324,15 +352,13 @@ static int nn_layout(struct nn_model *m, const struct nn_layer_desc *descs)
 	size_t off = 0;
 
 	m->max_width = width;
+	if (nn_check_widths(width, descs, m->n_layers, NULL, 0) != NN_OK)
+		return NN_ERR_INVALID;
 	for (int i = 0; i < m->n_layers; i++) {
 		struct nn_layer *l = &m->layers[i];
 
 		l->desc = descs[i];
-		if (!nn_desc_valid(&l->desc))
-			return NN_ERR_INVALID;
 		nn_desc_normalize(&l->desc);
-		if (l->desc.kind == NN_SPATIAL_DROPOUT_1D && width % l->desc.steps != 0)
-			return NN_ERR_INVALID;
 		if (l->desc.name[0] == '\0') {
 			do {
 				snprintf(l->desc.name, NN_NAME_MAX, "%s_%d",
@@ -1949,12 +1975,15 @@ int nn_from_json(struct nn_model **out, const char *json, uint64_t seed, char *e
 	if (rc != NN_OK)
 		return rc;
 
-	/* Each layer is valid on its own by now, so only the total size can
-	 * make the model invalid. */
-	rc = nn_create(out, inputs, descs, n_layers, seed);
-	if (rc == NN_ERR_INVALID)
-		nn_json_fail(err, err_len, "%s", -1,
-			     "the model has more than 268435456 parameters; use fewer or smaller layers");
+	/* Each layer is valid on its own by now and names are unique, so after
+	 * the width check only the total size can make the model invalid. */
+	rc = nn_check_widths(inputs, descs, n_layers, err, err_len);
+	if (rc == NN_OK) {
+		rc = nn_create(out, inputs, descs, n_layers, seed);
+		if (rc == NN_ERR_INVALID)
+			nn_json_fail(err, err_len, "%s", -1,
+				     "the model has more than 268435456 parameters; use fewer or smaller layers");
+	}
 	free(descs);
 	return rc;
 }

@@ -842,3 +842,26 @@ Test(nn_safety, nan_input_reaches_relu_output)
 		     "evaluating a NaN input gave loss %g", loss);
 	nn_free(m);
 }
+
+/* A layer that does not fit its input width must be named as the reason,
+ * not reported as a model that is too large. */
+Test(nn_json, spatial_steps_must_divide_width)
+{
+	static const char *const bad[] = {
+		"{\"inputs\":6,\"layers\":[{\"kind\":\"SpatialDropout1D\",\"rate\":0.5,\"steps\":4}]}",
+		"{\"inputs\":5,\"layers\":[{\"kind\":\"Dense\",\"units\":6},"
+		"{\"kind\":\"SpatialDropout1D\",\"rate\":0.5,\"steps\":7}]}",
+	};
+
+	for (int i = 0; i < 2; i++) {
+		struct nn_model *m = NULL;
+		char err[200] = "";
+
+		cr_assert_eq(nn_from_json(&m, bad[i], 1, err, sizeof err), NN_ERR_INVALID,
+			     "case %d was accepted", i);
+		cr_assert_null(m, "case %d left a model", i);
+		cr_assert(strstr(err, "steps") && strstr(err, "divide") && strstr(err, "6"),
+			  "case %d gave \"%s\", which does not name steps and the width 6", i, err);
+		cr_assert(!strstr(err, "parameters"), "case %d blamed the size: %s", i, err);
+	}
+}
