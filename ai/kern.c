@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define KERN_X86 1
@@ -644,6 +645,7 @@ static const struct kern_ops kern_ops_avx512 = {
 
 static const struct kern_ops *kern_active;
 static enum kern_isa kern_active_isa;
+static enum kern_isa_request kern_request = KERN_REQUEST_NONE;
 
 static int isa_supported(enum kern_isa isa)
 {
@@ -683,8 +685,9 @@ int kern_set_isa(enum kern_isa isa)
 	return 0;
 }
 
-/* Picks the version TTYPONG_KERN_ISA names when the CPU supports it, and
- * otherwise the widest one the CPU supports. */
+/* Picks the version TTYPONG_KERN_ISA names, in any case, when the CPU
+ * supports it, and otherwise the widest one the CPU supports. Records in
+ * kern_request what became of the name, since the library cannot print. */
 static const struct kern_ops *ops(void)
 {
 	const char *name;
@@ -693,13 +696,39 @@ static const struct kern_ops *ops(void)
 		return kern_active;
 
 	name = getenv("TTYPONG_KERN_ISA");
-	for (int isa = KERN_ISA_AVX512; name && isa >= KERN_ISA_C; isa--)
-		if (strcmp(name, kern_isa_name(isa)) == 0 && kern_set_isa(isa) == 0)
-			return kern_active;
+	if (name && name[0] != '\0') {
+		enum kern_isa isa;
+
+		kern_request = KERN_REQUEST_UNKNOWN;
+		if (kern_isa_from_name(name, &isa) == 0) {
+			if (kern_set_isa(isa) == 0) {
+				kern_request = KERN_REQUEST_USED;
+				return kern_active;
+			}
+			kern_request = KERN_REQUEST_UNSUPPORTED;
+		}
+	}
 	for (int isa = KERN_ISA_AVX512; isa >= KERN_ISA_C; isa--)
 		if (kern_set_isa(isa) == 0)
 			break;
 	return kern_active;
+}
+
+int kern_isa_from_name(const char *name, enum kern_isa *isa)
+{
+	for (int i = KERN_ISA_C; name && i <= KERN_ISA_AVX512; i++) {
+		if (strcasecmp(name, kern_isa_name(i)) == 0) {
+			*isa = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+enum kern_isa_request kern_isa_request_status(void)
+{
+	ops();
+	return kern_request;
 }
 
 #if defined(__GNUC__)

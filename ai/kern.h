@@ -19,13 +19,31 @@ enum kern_isa {
 };
 
 /* Returns the instruction set the kernels use now. At start-up this is the
- * one the environment variable TTYPONG_KERN_ISA names (c, avx2 or avx512)
- * when the CPU supports it, and otherwise the widest one the CPU supports. */
+ * one the environment variable TTYPONG_KERN_ISA names (c, avx2 or avx512, in
+ * any case) when the CPU supports it, and otherwise the widest one the CPU
+ * supports. */
 enum kern_isa kern_isa(void);
+
+/* Outcome of the TTYPONG_KERN_ISA request at start-up. The library never
+ * prints, so a program that lets users set the variable should report the
+ * last two. */
+enum kern_isa_request {
+	KERN_REQUEST_NONE,		/* unset or empty: the widest set is used */
+	KERN_REQUEST_USED,		/* the named set is in use */
+	KERN_REQUEST_UNSUPPORTED,	/* a known name the CPU or build lacks */
+	KERN_REQUEST_UNKNOWN,		/* not c, avx2 or avx512 */
+};
+
+/* Returns what became of TTYPONG_KERN_ISA; kern_set_isa does not change it. */
+enum kern_isa_request kern_isa_request_status(void);
 
 /* Makes every kernel use isa. Returns 0, or -1 (changing nothing) when the
  * CPU or this build lacks it. Not thread-safe: call it before kernels run. */
 int kern_set_isa(enum kern_isa isa);
+
+/* Sets *isa to the set name names ("c", "avx2" or "avx512", in any case) and
+ * returns 0, or returns -1 for NULL or any other name. */
+int kern_isa_from_name(const char *name, enum kern_isa *isa);
 
 /* Returns the lower-case name of isa ("c", "avx2", "avx512"). */
 const char *kern_isa_name(enum kern_isa isa);

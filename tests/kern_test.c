@@ -538,3 +538,46 @@ Test(kern, adam_versions_identical)
 		}
 	}
 }
+
+/* TTYPONG_KERN_ISA's names match in any case, and any other name is rejected
+ * rather than silently replaced by the widest set. */
+Test(kern, isa_names_parse_in_any_case)
+{
+	static const struct {
+		const char *name;
+		int isa;
+	} cases[] = {
+		{ "c", KERN_ISA_C }, { "C", KERN_ISA_C }, { "avx2", KERN_ISA_AVX2 },
+		{ "AVX2", KERN_ISA_AVX2 }, { "Avx512", KERN_ISA_AVX512 }, { "bogus", -1 },
+		{ "avx2x", -1 }, { "", -1 }, { " avx2", -1 }, { NULL, -1 },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum kern_isa isa = (enum kern_isa)99;
+		int rc = kern_isa_from_name(cases[i].name, &isa);
+
+		cr_assert_eq(rc, cases[i].isa < 0 ? -1 : 0, "\"%s\" returned %d",
+			     cases[i].name ? cases[i].name : "(null)", rc);
+		if (rc == 0)
+			cr_assert_eq((int)isa, cases[i].isa, "\"%s\" gave %s", cases[i].name,
+				     kern_isa_name(isa));
+	}
+}
+
+/* The start-up choice reports what it made of the environment variable. */
+Test(kern, isa_request_status_matches_environment)
+{
+	const char *name = getenv("TTYPONG_KERN_ISA");
+	enum kern_isa_request req = kern_isa_request_status();
+	enum kern_isa isa;
+
+	if (!name || name[0] == '\0')
+		cr_assert_eq(req, KERN_REQUEST_NONE, "status %d with the variable unset", (int)req);
+	else if (kern_isa_from_name(name, &isa) != 0)
+		cr_assert_eq(req, KERN_REQUEST_UNKNOWN, "status %d for \"%s\"", (int)req, name);
+	else
+		cr_assert(req == KERN_REQUEST_USED || req == KERN_REQUEST_UNSUPPORTED,
+			  "status %d for \"%s\"", (int)req, name);
+	cr_assert_eq(kern_set_isa(KERN_ISA_C), 0, "plain C must always be available");
+	cr_assert_eq(kern_isa_request_status(), req, "kern_set_isa changed the status");
+}
