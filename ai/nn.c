@@ -32,10 +32,19 @@
  *   ...     4P    f32 second optimizer slot (Adam's v; zeros for SGD)
  *
  * The buffer ends exactly after the last slot; any other length is an error.
+ * nn_load also rejects state that training could not have produced: for
+ * Adam, a power outside [0, 1) or off beta^(steps+1) by more than the
+ * rounding of steps+1 float32 products (relative 2^-23 a step, and FLT_MIN
+ * absolute once the product underflows), or a negative v; for SGD, a
+ * non-zero second slot; and a non-finite momentum for either. The powers are
+ * kept as saved rather than recomputed from the step count, as TF.js's
+ * setWeights does with pow(beta, steps+1), because the float32 running
+ * product is what an uninterrupted run would have used next.
  */
 #include "nn.h"
 
 #include <assert.h>
+#include <float.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -466,12 +475,13 @@ struct nn_optim nn_optim_sgd(double lr, double momentum)
 
 static int nn_optim_valid(const struct nn_optim *o)
 {
-	if (!(o->lr >= 0.0 && isfinite(o->lr)))
+	if (!(o->lr >= 0.0 && isfinite(o->lr)) || !isfinite(o->momentum))
 		return 0;
 	switch (o->kind) {
 	case NN_OPTIM_ADAM:
-		return o->beta1 >= 0.0 && o->beta1 < 1.0 && o->beta2 >= 0.0 && o->beta2 < 1.0 &&
-		       o->epsilon > 0.0 && isfinite(o->epsilon);
+		/* The powers are float32, so beta must stay below 1 once rounded. */
+		return o->beta1 >= 0.0 && (float)o->beta1 < 1.0f && o->beta2 >= 0.0 &&
+		       (float)o->beta2 < 1.0f && o->epsilon > 0.0 && isfinite(o->epsilon);
 	case NN_OPTIM_SGD:
 		return o->momentum >= 0.0 && o->momentum <= 1.0 &&
 		       (o->nesterov == 0 || o->nesterov == 1);
@@ -2172,6 +2182,32 @@ static int nn_load_desc(struct nn_reader *r, struct nn_model **out)
 	return rc == NN_ERR_INVALID ? NN_ERR_FORMAT : rc;
 }
 
+/* Returns whether power is the float32 running product beta^(steps+1) that
+ * training leaves, within the tolerance the layout comment gives. */
+static int nn_power_matches(float power, double beta, uint64_t steps)
+{
+	double factor = (float)beta;
+	double expect = pow(factor, (double)steps + 1.0);
+	double tol = expect * ((double)steps + 1.0) * ldexp(1.0, -23) + FLT_MIN;
+
+	if (!(power >= 0.0f && power < 1.0f))
+		return 0;
+	return fabs((double)power - expect) <= tol;
+}
+
+/* Returns whether the optimizer slots are ones training could leave:
+ * Adam's v is never negative, and SGD never writes its second slot. */
+static int nn_slots_possible(const struct nn_model *m)
+{
+	for (size_t k = 0; k < m->n_params; k++) {
+		if (m->optim.kind == NN_OPTIM_ADAM && m->slot2[k] < 0.0f)
+			return 0;
+		if (m->optim.kind == NN_OPTIM_SGD && m->slot2[k] != 0.0f)
+			return 0;
+	}
+	return 1;
+}
+
 static int nn_load_optim(struct nn_reader *r, struct nn_model *m)
 {
 	uint32_t kind, nesterov;
@@ -2197,8 +2233,10 @@ static int nn_load_optim(struct nn_reader *r, struct nn_model *m)
 		return NN_ERR_FORMAT;
 	o.kind = (enum nn_optim_kind)kind;
 	o.nesterov = (int)nesterov;
-	if (!nn_optim_valid(&o) || !isfinite(m->acc_beta1) || !isfinite(m->acc_beta2) ||
-	    (m->rng.s[0] | m->rng.s[1] | m->rng.s[2] | m->rng.s[3]) == 0)
+	if (!nn_optim_valid(&o) || (m->rng.s[0] | m->rng.s[1] | m->rng.s[2] | m->rng.s[3]) == 0)
+		return NN_ERR_FORMAT;
+	if (o.kind == NN_OPTIM_ADAM && (!nn_power_matches(m->acc_beta1, o.beta1, m->steps) ||
+					!nn_power_matches(m->acc_beta2, o.beta2, m->steps)))
 		return NN_ERR_FORMAT;
 	m->optim = o;
 	return NN_OK;
@@ -2242,6 +2280,9 @@ int nn_load(struct nn_model **out, const unsigned char *buf, size_t len)
 	rc = NN_ERR_NONFINITE;
 	if (!nn_all_finite(m->params, m->n_params) || !nn_all_finite(m->slot1, m->n_params) ||
 	    !nn_all_finite(m->slot2, m->n_params))
+		goto fail;
+	rc = NN_ERR_FORMAT;
+	if (!nn_slots_possible(m))
 		goto fail;
 
 	*out = m;
