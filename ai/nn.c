@@ -1527,20 +1527,23 @@ static int nn_eval_range(struct nn_model *m, const struct nn_data *data, int sta
 int nn_evaluate(struct nn_model *m, const struct nn_data *data, int batch_size, double *loss,
 		double *acc)
 {
-	double loss_sum, acc_sum;
+	double loss_sum, acc_sum, mean;
 	int rc;
 
-	if (!m || !nn_batch_valid(m, data) || batch_size < 0 || !loss)
+	if (!m || !nn_batch_valid(m, data) || batch_size < 0)
 		return NN_ERR_INVALID;
 	if (batch_size == 0)
 		batch_size = 256;
 	rc = nn_eval_range(m, data, 0, data->n, batch_size, &loss_sum, &acc_sum);
 	if (rc != NN_OK)
 		return rc;
-	*loss = loss_sum / data->n;
+
+	mean = loss_sum / data->n;
+	if (loss)
+		*loss = mean;
 	if (acc)
 		*acc = acc_sum / data->n;
-	return isfinite(*loss) ? NN_OK : NN_ERR_NONFINITE;
+	return isfinite(mean) ? NN_OK : NN_ERR_NONFINITE;
 }
 
 static double nn_now_ms(void)

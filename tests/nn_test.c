@@ -1007,3 +1007,21 @@ Test(nn_save, nonfinite_momentum_rejected)
 	cr_assert_eq(nn_set_optim(m, &o), NN_ERR_INVALID, "nn_set_optim accepted NaN momentum");
 	nn_free(m);
 }
+
+/* nn_evaluate, like nn_train_step, lets the caller skip either figure. */
+Test(nn_safety, evaluate_accepts_null_outputs)
+{
+	struct nn_model *m = make_reference(6);
+	float x[2 * 6] = { 0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 1, 0, 0, 1, 0, 0 };
+	int ids[2] = { 0, 2 };
+	struct nn_data d = { .x = x, .ids = ids, .n = 2 };
+	double loss = -1, acc = -1;
+
+	cr_assert_eq(nn_evaluate(m, &d, 0, NULL, NULL), NN_OK, "NULL loss and acc were rejected");
+	cr_assert_eq(nn_evaluate(m, &d, 0, NULL, &acc), NN_OK, "a NULL loss was rejected");
+	cr_assert(acc >= 0.0 && acc <= 1.0, "accuracy %g without the loss", acc);
+	cr_assert_eq(nn_evaluate(m, &d, 0, &loss, NULL), NN_OK, "a NULL acc was rejected");
+	cr_assert(loss > 0.0, "loss %g without the accuracy", loss);
+	cr_assert_eq(nn_evaluate(m, NULL, 0, &loss, &acc), NN_ERR_INVALID, "NULL data was accepted");
+	nn_free(m);
+}
