@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define KERN_X86 1
@@ -65,6 +66,18 @@ struct kern_ops {
 
 /* Plain C versions. */
 
+/* ReLU as TF.js's Math.max(0, x): NaN stays NaN, and -0 becomes +0. */
+static inline float relu_c(float x)
+{
+	return x > 0.0f || isnan(x) ? x : 0.0f;
+}
+
+/* ReLU's derivative as TF.js's step op: 1 above 0, NaN for NaN, else 0. */
+static inline float relu_step_c(float y)
+{
+	return y > 0.0f ? 1.0f : isnan(y) ? y : 0.0f;
+}
+
 static void gemm_c(const struct gemm *g)
 {
 	for (int i = 0; i < g->m; i++) {
@@ -84,7 +97,7 @@ static void gemm_c(const struct gemm *g)
 		}
 		if (g->flags & KERN_RELU)
 			for (int j = 0; j < g->n; j++)
-				row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+				row[j] = relu_c(row[j]);
 	}
 }
 
@@ -124,12 +137,14 @@ static void dropout_c(struct rng *r, const struct dropout *d, int n,
 	}
 }
 
+/* Multiplies by the step rather than selecting, as TF.js does, so a NaN or
+ * infinite gradient reaching a dead unit still gives NaN. */
 static void relu_grad_c(int n, const float *y, const float *mask, float *grad)
 {
 	for (int i = 0; i < n; i++) {
 		float g = mask ? grad[i] * mask[i] : grad[i];
 
-		grad[i] = y[i] > 0.0f ? g : 0.0f;
+		grad[i] = g * relu_step_c(y[i]);
 	}
 }
 
@@ -154,6 +169,16 @@ static void masked_div_c(int n, const unsigned char *keep, float divisor,
 static KERN_AVX512 __mmask16 lanes512(int count)
 {
 	return count >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << count) - 1);
+}
+
+/* ReLU as relu_c. maxps returns its second operand when either is NaN or
+ * both are zero, so max(x, 0) turns NaN and -0 into +0; the NaN lanes then
+ * take x back. */
+KERN_INLINE KERN_AVX512 __m512 relu512(__m512 x)
+{
+	__mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+
+	return _mm512_mask_mov_ps(_mm512_max_ps(x, _mm512_setzero_ps()), nan, x);
 }
 
 /* Computes rows [i0, i0+R) and vectors [0, V) of the column block at j0,
@@ -237,7 +262,7 @@ KERN_INLINE KERN_AVX512 void tile512(const struct gemm *g, const int R,
 			for (int s = 1; s < S; s++)
 				x = _mm512_add_ps(x, acc[s][r][v]);
 			if (g->flags & KERN_RELU)
-				x = _mm512_max_ps(x, _mm512_setzero_ps());
+				x = relu512(x);
 			_mm512_mask_storeu_ps(cp, mask[v], x);
 		}
 	}
@@ -337,11 +362,15 @@ static KERN_AVX512 void relu_grad_avx512(int n, const float *y, const float *mas
 
 	for (; i + 16 <= n; i += 16) {
 		__m512 g = _mm512_loadu_ps(grad + i);
-		__mmask16 live = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + i), _mm512_setzero_ps(), _CMP_GT_OQ);
+		__m512 yi = _mm512_loadu_ps(y + i);
+		__mmask16 live = _mm512_cmp_ps_mask(yi, _mm512_setzero_ps(), _CMP_GT_OQ);
+		__mmask16 nan = _mm512_cmp_ps_mask(yi, yi, _CMP_UNORD_Q);
+		__m512 step = _mm512_maskz_mov_ps(live, _mm512_set1_ps(1.0f));
 
 		if (mask)
 			g = _mm512_mul_ps(g, _mm512_loadu_ps(mask + i));
-		_mm512_storeu_ps(grad + i, _mm512_maskz_mov_ps(live, g));
+		step = _mm512_mask_mov_ps(step, nan, yi);
+		_mm512_storeu_ps(grad + i, _mm512_mul_ps(g, step));
 	}
 	relu_grad_c(n - i, y + i, mask ? mask + i : NULL, grad + i);
 }
@@ -383,6 +412,14 @@ KERN_INLINE KERN_AVX2 void store256(float *p, int masked, __m256i mask, __m256 x
 		_mm256_maskstore_ps(p, mask, x);
 	else
 		_mm256_storeu_ps(p, x);
+}
+
+/* ReLU as relu_c; see relu512. */
+KERN_INLINE KERN_AVX2 __m256 relu256(__m256 x)
+{
+	__m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+
+	return _mm256_blendv_ps(_mm256_max_ps(x, _mm256_setzero_ps()), x, nan);
 }
 
 /* Computes rows [i0, i0+R) and vectors [0, V) of the column block at j0.
@@ -461,7 +498,7 @@ KERN_INLINE KERN_AVX2 void tile256(const struct gemm *g, const int R, const int 
 			for (int s = 1; s < S; s++)
 				x = _mm256_add_ps(x, acc[s][r][v]);
 			if (g->flags & KERN_RELU)
-				x = _mm256_max_ps(x, _mm256_setzero_ps());
+				x = relu256(x);
 			store256(cp, M && v == V - 1, last, x);
 		}
 	}
@@ -561,11 +598,15 @@ static KERN_AVX2 void relu_grad_avx2(int n, const float *y, const float *mask, f
 
 	for (; i + 8 <= n; i += 8) {
 		__m256 g = _mm256_loadu_ps(grad + i);
-		__m256 live = _mm256_cmp_ps(_mm256_loadu_ps(y + i), _mm256_setzero_ps(), _CMP_GT_OQ);
+		__m256 yi = _mm256_loadu_ps(y + i);
+		__m256 live = _mm256_cmp_ps(yi, _mm256_setzero_ps(), _CMP_GT_OQ);
+		__m256 nan = _mm256_cmp_ps(yi, yi, _CMP_UNORD_Q);
+		__m256 step = _mm256_and_ps(live, _mm256_set1_ps(1.0f));
 
 		if (mask)
 			g = _mm256_mul_ps(g, _mm256_loadu_ps(mask + i));
-		_mm256_storeu_ps(grad + i, _mm256_and_ps(live, g));
+		step = _mm256_blendv_ps(step, yi, nan);
+		_mm256_storeu_ps(grad + i, _mm256_mul_ps(g, step));
 	}
 	relu_grad_c(n - i, y + i, mask ? mask + i : NULL, grad + i);
 }
@@ -604,6 +645,7 @@ static const struct kern_ops kern_ops_avx512 = {
 
 static const struct kern_ops *kern_active;
 static enum kern_isa kern_active_isa;
+static enum kern_isa_request kern_request = KERN_REQUEST_NONE;
 
 static int isa_supported(enum kern_isa isa)
 {
@@ -643,8 +685,9 @@ int kern_set_isa(enum kern_isa isa)
 	return 0;
 }
 
-/* Picks the version TTYPONG_KERN_ISA names when the CPU supports it, and
- * otherwise the widest one the CPU supports. */
+/* Picks the version TTYPONG_KERN_ISA names, in any case, when the CPU
+ * supports it, and otherwise the widest one the CPU supports. Records in
+ * kern_request what became of the name, since the library cannot print. */
 static const struct kern_ops *ops(void)
 {
 	const char *name;
@@ -653,13 +696,39 @@ static const struct kern_ops *ops(void)
 		return kern_active;
 
 	name = getenv("TTYPONG_KERN_ISA");
-	for (int isa = KERN_ISA_AVX512; name && isa >= KERN_ISA_C; isa--)
-		if (strcmp(name, kern_isa_name(isa)) == 0 && kern_set_isa(isa) == 0)
-			return kern_active;
+	if (name && name[0] != '\0') {
+		enum kern_isa isa;
+
+		kern_request = KERN_REQUEST_UNKNOWN;
+		if (kern_isa_from_name(name, &isa) == 0) {
+			if (kern_set_isa(isa) == 0) {
+				kern_request = KERN_REQUEST_USED;
+				return kern_active;
+			}
+			kern_request = KERN_REQUEST_UNSUPPORTED;
+		}
+	}
 	for (int isa = KERN_ISA_AVX512; isa >= KERN_ISA_C; isa--)
 		if (kern_set_isa(isa) == 0)
 			break;
 	return kern_active;
+}
+
+int kern_isa_from_name(const char *name, enum kern_isa *isa)
+{
+	for (int i = KERN_ISA_C; name && i <= KERN_ISA_AVX512; i++) {
+		if (strcasecmp(name, kern_isa_name(i)) == 0) {
+			*isa = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+enum kern_isa_request kern_isa_request_status(void)
+{
+	ops();
+	return kern_request;
 }
 
 #if defined(__GNUC__)

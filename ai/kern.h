@@ -19,13 +19,31 @@ enum kern_isa {
 };
 
 /* Returns the instruction set the kernels use now. At start-up this is the
- * one the environment variable TTYPONG_KERN_ISA names (c, avx2 or avx512)
- * when the CPU supports it, and otherwise the widest one the CPU supports. */
+ * one the environment variable TTYPONG_KERN_ISA names (c, avx2 or avx512, in
+ * any case) when the CPU supports it, and otherwise the widest one the CPU
+ * supports. */
 enum kern_isa kern_isa(void);
+
+/* Outcome of the TTYPONG_KERN_ISA request at start-up. The library never
+ * prints, so a program that lets users set the variable should report the
+ * last two. */
+enum kern_isa_request {
+	KERN_REQUEST_NONE,		/* unset or empty: the widest set is used */
+	KERN_REQUEST_USED,		/* the named set is in use */
+	KERN_REQUEST_UNSUPPORTED,	/* a known name the CPU or build lacks */
+	KERN_REQUEST_UNKNOWN,		/* not c, avx2 or avx512 */
+};
+
+/* Returns what became of TTYPONG_KERN_ISA; kern_set_isa does not change it. */
+enum kern_isa_request kern_isa_request_status(void);
 
 /* Makes every kernel use isa. Returns 0, or -1 (changing nothing) when the
  * CPU or this build lacks it. Not thread-safe: call it before kernels run. */
 int kern_set_isa(enum kern_isa isa);
+
+/* Sets *isa to the set name names ("c", "avx2" or "avx512", in any case) and
+ * returns 0, or returns -1 for NULL or any other name. */
+int kern_isa_from_name(const char *name, enum kern_isa *isa);
 
 /* Returns the lower-case name of isa ("c", "avx2", "avx512"). */
 const char *kern_isa_name(enum kern_isa isa);
@@ -36,8 +54,9 @@ const char *kern_isa_name(enum kern_isa isa);
 void kern_gemm_bias(int m, int n, int k, const float *a, const float *b,
 		    const float *bias, float *c);
 
-/* Same as kern_gemm_bias followed by ReLU, max(x, 0), on every element of C;
- * NaN becomes 0. */
+/* Same as kern_gemm_bias followed by ReLU on every element of C, as TF.js's
+ * relu computes it with Math.max(0, x): NaN stays NaN (so a NaN input is not
+ * hidden) and -0 becomes +0. */
 void kern_gemm_bias_relu(int m, int n, int k, const float *a, const float *b,
 			 const float *bias, float *c);
 
@@ -69,8 +88,10 @@ void kern_masked_div(int n, const unsigned char *keep, float divisor, const floa
 		     float *y);
 
 /* Computes the backward pass of ReLU followed by optional dropout, for i < n:
- * grad[i] = y[i] > 0 ? grad[i] * mask[i] : 0, with y the ReLU's output and
- * mask from kern_dropout, or grad[i] unscaled when mask is NULL. */
+ * grad[i] = grad[i] * mask[i] * step(y[i]), with y the ReLU's output, mask
+ * from kern_dropout (no scaling when mask is NULL) and step TF.js's step op:
+ * 1 where y > 0, NaN where y is NaN, else 0. So a dead unit gives +-0, and
+ * NaN for a NaN or infinite incoming gradient, as in TF.js. */
 void kern_relu_grad(int n, const float *y, const float *mask, float *grad);
 
 /* Adam's settings and its running powers of beta1 and beta2. The settings

@@ -32,10 +32,19 @@
  *   ...     4P    f32 second optimizer slot (Adam's v; zeros for SGD)
  *
  * The buffer ends exactly after the last slot; any other length is an error.
+ * nn_load also rejects state that training could not have produced: for
+ * Adam, a power outside [0, 1) or off beta^(steps+1) by more than the
+ * rounding of steps+1 float32 products (relative 2^-23 a step, and FLT_MIN
+ * absolute once the product underflows), or a negative v; for SGD, a
+ * non-zero second slot; and a non-finite momentum for either. The powers are
+ * kept as saved rather than recomputed from the step count, as TF.js's
+ * setWeights does with pow(beta, steps+1), because the float32 running
+ * product is what an uninterrupted run would have used next.
  */
 #include "nn.h"
 
 #include <assert.h>
+#include <float.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -315,6 +324,34 @@ static void nn_desc_normalize(struct nn_layer_desc *d)
 		d->steps = 1;
 }
 
+/* Checks that every valid description fits the width its input has, which
+ * no single layer can know: SpatialDropout1D's steps must divide it. Both
+ * nn_create and nn_from_json use this rule. Returns NN_OK, or
+ * NN_ERR_INVALID with a message naming the layer in why (which may be NULL). */
+static int nn_check_widths(int inputs, const struct nn_layer_desc *descs, int n, char *why,
+			   size_t why_len)
+{
+	int width = inputs;
+
+	for (int i = 0; i < n; i++) {
+		struct nn_layer_desc d = descs[i];
+
+		if (!nn_desc_valid(&d))
+			return NN_ERR_INVALID;
+		nn_desc_normalize(&d);
+		if (d.kind == NN_SPATIAL_DROPOUT_1D && width % d.steps != 0) {
+			if (why && why_len > 0)
+				snprintf(why, why_len,
+					 "layer %d: SpatialDropout1D \"steps\" %d must divide the "
+					 "layer's input width %d; use a divisor of %d", i, d.steps,
+					 width, width);
+			return NN_ERR_INVALID;
+		}
+		width = nn_kind_is_dense(d.kind) ? d.units : width;
+	}
+	return NN_OK;
+}
+
 /* Copies descriptions into m->layers, checks them, names unnamed layers and
  * lays out the parameter array. */
 static int nn_layout(struct nn_model *m, const struct nn_layer_desc *descs)
@@ -324,15 +361,13 @@ static int nn_layout(struct nn_model *m, const struct nn_layer_desc *descs)
 	size_t off = 0;
 
 	m->max_width = width;
+	if (nn_check_widths(width, descs, m->n_layers, NULL, 0) != NN_OK)
+		return NN_ERR_INVALID;
 	for (int i = 0; i < m->n_layers; i++) {
 		struct nn_layer *l = &m->layers[i];
 
 		l->desc = descs[i];
-		if (!nn_desc_valid(&l->desc))
-			return NN_ERR_INVALID;
 		nn_desc_normalize(&l->desc);
-		if (l->desc.kind == NN_SPATIAL_DROPOUT_1D && width % l->desc.steps != 0)
-			return NN_ERR_INVALID;
 		if (l->desc.name[0] == '\0') {
 			do {
 				snprintf(l->desc.name, NN_NAME_MAX, "%s_%d",
@@ -440,12 +475,13 @@ struct nn_optim nn_optim_sgd(double lr, double momentum)
 
 static int nn_optim_valid(const struct nn_optim *o)
 {
-	if (!(o->lr >= 0.0 && isfinite(o->lr)))
+	if (!(o->lr >= 0.0 && isfinite(o->lr)) || !isfinite(o->momentum))
 		return 0;
 	switch (o->kind) {
 	case NN_OPTIM_ADAM:
-		return o->beta1 >= 0.0 && o->beta1 < 1.0 && o->beta2 >= 0.0 && o->beta2 < 1.0 &&
-		       o->epsilon > 0.0 && isfinite(o->epsilon);
+		/* The powers are float32, so beta must stay below 1 once rounded. */
+		return o->beta1 >= 0.0 && (float)o->beta1 < 1.0f && o->beta2 >= 0.0 &&
+		       (float)o->beta2 < 1.0f && o->epsilon > 0.0 && isfinite(o->epsilon);
 	case NN_OPTIM_SGD:
 		return o->momentum >= 0.0 && o->momentum <= 1.0 &&
 		       (o->nesterov == 0 || o->nesterov == 1);
@@ -751,8 +787,9 @@ static void nn_activate(enum nn_act act, const float *z, float *y, int rows, int
 			memcpy(y, z, count * sizeof *y);
 		break;
 	case NN_ACT_RELU:
+		/* As TF.js's Math.max(0, x), which keeps NaN. */
 		for (size_t k = 0; k < count; k++)
-			y[k] = z[k] > 0.0f ? z[k] : 0.0f;
+			y[k] = z[k] > 0.0f || isnan(z[k]) ? z[k] : 0.0f;
 		break;
 	case NN_ACT_SELU:
 		for (size_t k = 0; k < count; k++) {
@@ -1490,20 +1527,23 @@ static int nn_eval_range(struct nn_model *m, const struct nn_data *data, int sta
 int nn_evaluate(struct nn_model *m, const struct nn_data *data, int batch_size, double *loss,
 		double *acc)
 {
-	double loss_sum, acc_sum;
+	double loss_sum, acc_sum, mean;
 	int rc;
 
-	if (!m || !nn_batch_valid(m, data) || batch_size < 0 || !loss)
+	if (!m || !nn_batch_valid(m, data) || batch_size < 0)
 		return NN_ERR_INVALID;
 	if (batch_size == 0)
 		batch_size = 256;
 	rc = nn_eval_range(m, data, 0, data->n, batch_size, &loss_sum, &acc_sum);
 	if (rc != NN_OK)
 		return rc;
-	*loss = loss_sum / data->n;
+
+	mean = loss_sum / data->n;
+	if (loss)
+		*loss = mean;
 	if (acc)
 		*acc = acc_sum / data->n;
-	return isfinite(*loss) ? NN_OK : NN_ERR_NONFINITE;
+	return isfinite(mean) ? NN_OK : NN_ERR_NONFINITE;
 }
 
 static double nn_now_ms(void)
@@ -1948,12 +1988,15 @@ int nn_from_json(struct nn_model **out, const char *json, uint64_t seed, char *e
 	if (rc != NN_OK)
 		return rc;
 
-	/* Each layer is valid on its own by now, so only the total size can
-	 * make the model invalid. */
-	rc = nn_create(out, inputs, descs, n_layers, seed);
-	if (rc == NN_ERR_INVALID)
-		nn_json_fail(err, err_len, "%s", -1,
-			     "the model has more than 268435456 parameters; use fewer or smaller layers");
+	/* Each layer is valid on its own by now and names are unique, so after
+	 * the width check only the total size can make the model invalid. */
+	rc = nn_check_widths(inputs, descs, n_layers, err, err_len);
+	if (rc == NN_OK) {
+		rc = nn_create(out, inputs, descs, n_layers, seed);
+		if (rc == NN_ERR_INVALID)
+			nn_json_fail(err, err_len, "%s", -1,
+				     "the model has more than 268435456 parameters; use fewer or smaller layers");
+	}
 	free(descs);
 	return rc;
 }
@@ -2142,6 +2185,32 @@ static int nn_load_desc(struct nn_reader *r, struct nn_model **out)
 	return rc == NN_ERR_INVALID ? NN_ERR_FORMAT : rc;
 }
 
+/* Returns whether power is the float32 running product beta^(steps+1) that
+ * training leaves, within the tolerance the layout comment gives. */
+static int nn_power_matches(float power, double beta, uint64_t steps)
+{
+	double factor = (float)beta;
+	double expect = pow(factor, (double)steps + 1.0);
+	double tol = expect * ((double)steps + 1.0) * ldexp(1.0, -23) + FLT_MIN;
+
+	if (!(power >= 0.0f && power < 1.0f))
+		return 0;
+	return fabs((double)power - expect) <= tol;
+}
+
+/* Returns whether the optimizer slots are ones training could leave:
+ * Adam's v is never negative, and SGD never writes its second slot. */
+static int nn_slots_possible(const struct nn_model *m)
+{
+	for (size_t k = 0; k < m->n_params; k++) {
+		if (m->optim.kind == NN_OPTIM_ADAM && m->slot2[k] < 0.0f)
+			return 0;
+		if (m->optim.kind == NN_OPTIM_SGD && m->slot2[k] != 0.0f)
+			return 0;
+	}
+	return 1;
+}
+
 static int nn_load_optim(struct nn_reader *r, struct nn_model *m)
 {
 	uint32_t kind, nesterov;
@@ -2167,8 +2236,10 @@ static int nn_load_optim(struct nn_reader *r, struct nn_model *m)
 		return NN_ERR_FORMAT;
 	o.kind = (enum nn_optim_kind)kind;
 	o.nesterov = (int)nesterov;
-	if (!nn_optim_valid(&o) || !isfinite(m->acc_beta1) || !isfinite(m->acc_beta2) ||
-	    (m->rng.s[0] | m->rng.s[1] | m->rng.s[2] | m->rng.s[3]) == 0)
+	if (!nn_optim_valid(&o) || (m->rng.s[0] | m->rng.s[1] | m->rng.s[2] | m->rng.s[3]) == 0)
+		return NN_ERR_FORMAT;
+	if (o.kind == NN_OPTIM_ADAM && (!nn_power_matches(m->acc_beta1, o.beta1, m->steps) ||
+					!nn_power_matches(m->acc_beta2, o.beta2, m->steps)))
 		return NN_ERR_FORMAT;
 	m->optim = o;
 	return NN_OK;
@@ -2212,6 +2283,9 @@ int nn_load(struct nn_model **out, const unsigned char *buf, size_t len)
 	rc = NN_ERR_NONFINITE;
 	if (!nn_all_finite(m->params, m->n_params) || !nn_all_finite(m->slot1, m->n_params) ||
 	    !nn_all_finite(m->slot2, m->n_params))
+		goto fail;
+	rc = NN_ERR_FORMAT;
+	if (!nn_slots_possible(m))
 		goto fail;
 
 	*out = m;

@@ -49,7 +49,9 @@ enum nn_kind {
 enum nn_mode { NN_EVAL, NN_TRAIN };
 
 /* Kernel initializers. NN_INIT_AUTO picks LeCun normal for selu layers, as
- * self-normalizing networks need, and Glorot uniform otherwise. */
+ * self-normalizing networks need, and Glorot uniform otherwise. Keras's Dense
+ * uses Glorot uniform for every activation, so a Keras selu layer needs
+ * NN_INIT_GLOROT_UNIFORM to start from the same distribution. */
 enum nn_init { NN_INIT_AUTO, NN_INIT_GLOROT_UNIFORM, NN_INIT_LECUN_NORMAL };
 
 #define NN_NAME_MAX 64
@@ -64,6 +66,9 @@ enum nn_init { NN_INIT_AUTO, NN_INIT_GLOROT_UNIFORM, NN_INIT_LECUN_NORMAL };
  *   DropConnect: units, act, use_bias, init, rate in [0, 1)
  *   ConcreteDropout, VariationalDropout: units, act, use_bias, init, and
  *            rate in (0, 1), the initial rate of the learned dropout
+ * use_bias 0, as in a zeroed description, means no bias: unlike Keras's
+ * Dense (and this library's JSON), where use_bias defaults to true, a Keras
+ * Dense layer needs use_bias = 1 here.
  * name is optional: "" gets an automatic name (dense_1, dropout_1, ...).
  * Names are at most NN_NAME_MAX - 1 characters from [A-Za-z0-9_.-] and are
  * unique within a model. */
@@ -188,6 +193,8 @@ int nn_reference_layers(struct nn_layer_desc layers[NN_REFERENCE_LAYERS]);
 /* Runs the model in eval mode on n rows: x is [n][inputs], y [n][outputs].
  * The first call at a batch size larger than any before allocates scratch
  * space; later calls allocate nothing. Dropout layers are the identity.
+ * Inputs are not checked: a NaN or infinite feature propagates as in TF.js
+ * (relu keeps NaN), so the affected rows come out NaN.
  * Returns NN_OK, NN_ERR_INVALID (n < 1 or NULL pointers) or NN_ERR_NOMEM. */
 int nn_predict(struct nn_model *m, const float *x, int n, float *y);
 
@@ -269,7 +276,11 @@ uint64_t nn_optim_steps(const struct nn_model *m);
 int nn_train_step(struct nn_model *m, const struct nn_data *batch, double *loss, double *acc);
 
 /* Computes the mean loss and accuracy of a data set in eval mode, in batches
- * of batch_size rows (0 means 256). */
+ * of batch_size rows (0 means 256), and stores them in *loss and *acc; either
+ * may be NULL, as in nn_train_step. Returns NN_OK, NN_ERR_INVALID (NULL m or
+ * data, data that does not match the model, batch_size < 0), NN_ERR_NOMEM,
+ * or NN_ERR_NONFINITE when the mean loss is NaN or infinite, for example
+ * from a NaN input; the figures are stored in that case too. */
 int nn_evaluate(struct nn_model *m, const struct nn_data *data, int batch_size, double *loss,
 		double *acc);
 

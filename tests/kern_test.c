@@ -234,15 +234,65 @@ Test(kern, empty_sums_give_bias_or_zero)
 	}
 }
 
-Test(kern, relu_grad_masks_nonpositive)
+/* TF.js's relu gradient is dy * step(x): 1 above 0, 0 at or below, NaN for
+ * NaN. 40 elements reach the vector loops and the scalar tail. */
+Test(kern, relu_grad_follows_tfjs_step)
 {
-	float y[6] = { 1.0f, 0.0f, -2.0f, 3.0f, -0.0f, NAN };
-	float g[6] = { 5, 6, 7, 8, 9, 10 };
-	float want[6] = { 5, 0, 0, 8, 0, 0 };
+	static const float ys[5] = { 1.0f, 0.0f, -2.0f, -0.0f, NAN };
+	float y[40], g[40], out[40];
 
-	kern_relu_grad(6, y, NULL, g);
-	for (int i = 0; i < 6; i++)
-		cr_assert_eq(g[i], want[i], "element %d is %g, expected %g", i, g[i], want[i]);
+	for (int i = 0; i < 40; i++) {
+		y[i] = ys[i % 5];
+		g[i] = i % 7 == 2 ? INFINITY : (float)(i + 1);
+	}
+	for (int isa = KERN_ISA_C; isa <= KERN_ISA_AVX512; isa++) {
+		if (kern_set_isa(isa) != 0)
+			continue;
+		memcpy(out, g, sizeof out);
+		kern_relu_grad(40, y, NULL, out);
+		for (int i = 0; i < 40; i++) {
+			if (isnan(y[i]) || (isinf(g[i]) && !(y[i] > 0)))
+				cr_assert(isnan(out[i]), "%s: element %d (y %g, dy %g) gave %g, expected NaN",
+					  kern_isa_name(isa), i, y[i], g[i], out[i]);
+			else
+				cr_assert_eq(out[i], y[i] > 0 ? g[i] : 0.0f,
+					     "%s: element %d (y %g, dy %g) gave %g", kern_isa_name(isa), i,
+					     y[i], g[i], out[i]);
+		}
+	}
+}
+
+/* The fused ReLU must keep NaN, as tf.relu does, and turn -0 into +0 as
+ * Math.max(0, -0) does, in every tile shape of every version. */
+Test(kern, gemm_bias_relu_keeps_nan)
+{
+	enum { M = 6, N = 70, K = 3 };
+	float a[M * K], b[K * N], bias[N], c[M * N], z[2 * N];
+
+	for (int i = 0; i < M * K; i++)
+		a[i] = (float)(i % 5) - 2.0f;
+	a[2 * K + 1] = NAN;
+	for (int i = 0; i < K * N; i++)
+		b[i] = (float)((i * 7) % 11) - 5.0f;
+	for (int j = 0; j < N; j++)
+		bias[j] = j % 2 ? -0.0f : 0.5f;
+	for (int isa = KERN_ISA_C; isa <= KERN_ISA_AVX512; isa++) {
+		if (kern_set_isa(isa) != 0)
+			continue;
+		kern_gemm_bias_relu(M, N, K, a, b, bias, c);
+		for (int i = 0; i < M * N; i++) {
+			if (i / N == 2)
+				cr_assert(isnan(c[i]), "%s: row with a NaN input gave %g at column %d",
+					  kern_isa_name(isa), c[i], i % N);
+			else
+				cr_assert(c[i] >= 0.0f && !signbit(c[i]),
+					  "%s: relu gave %g at row %d column %d", kern_isa_name(isa), c[i],
+					  i / N, i % N);
+		}
+		kern_gemm_bias_relu(2, N, 0, NULL, NULL, bias, z);
+		for (int j = 0; j < 2 * N; j++)
+			cr_assert(!signbit(z[j]), "%s: relu(-0) kept the sign at %d", kern_isa_name(isa), j);
+	}
 }
 
 Test(kern, relu_grad_versions_agree)
@@ -487,4 +537,47 @@ Test(kern, adam_versions_identical)
 			}
 		}
 	}
+}
+
+/* TTYPONG_KERN_ISA's names match in any case, and any other name is rejected
+ * rather than silently replaced by the widest set. */
+Test(kern, isa_names_parse_in_any_case)
+{
+	static const struct {
+		const char *name;
+		int isa;
+	} cases[] = {
+		{ "c", KERN_ISA_C }, { "C", KERN_ISA_C }, { "avx2", KERN_ISA_AVX2 },
+		{ "AVX2", KERN_ISA_AVX2 }, { "Avx512", KERN_ISA_AVX512 }, { "bogus", -1 },
+		{ "avx2x", -1 }, { "", -1 }, { " avx2", -1 }, { NULL, -1 },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum kern_isa isa = (enum kern_isa)99;
+		int rc = kern_isa_from_name(cases[i].name, &isa);
+
+		cr_assert_eq(rc, cases[i].isa < 0 ? -1 : 0, "\"%s\" returned %d",
+			     cases[i].name ? cases[i].name : "(null)", rc);
+		if (rc == 0)
+			cr_assert_eq((int)isa, cases[i].isa, "\"%s\" gave %s", cases[i].name,
+				     kern_isa_name(isa));
+	}
+}
+
+/* The start-up choice reports what it made of the environment variable. */
+Test(kern, isa_request_status_matches_environment)
+{
+	const char *name = getenv("TTYPONG_KERN_ISA");
+	enum kern_isa_request req = kern_isa_request_status();
+	enum kern_isa isa;
+
+	if (!name || name[0] == '\0')
+		cr_assert_eq(req, KERN_REQUEST_NONE, "status %d with the variable unset", (int)req);
+	else if (kern_isa_from_name(name, &isa) != 0)
+		cr_assert_eq(req, KERN_REQUEST_UNKNOWN, "status %d for \"%s\"", (int)req, name);
+	else
+		cr_assert(req == KERN_REQUEST_USED || req == KERN_REQUEST_UNSUPPORTED,
+			  "status %d for \"%s\"", (int)req, name);
+	cr_assert_eq(kern_set_isa(KERN_ISA_C), 0, "plain C must always be available");
+	cr_assert_eq(kern_isa_request_status(), req, "kern_set_isa changed the status");
 }

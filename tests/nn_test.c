@@ -820,3 +820,208 @@ Test(nn_json, activation_names)
 	cr_assert_null(nn_act_name((enum nn_act)99), "activation 99 has a name");
 	cr_assert_eq(nn_act_parse("Relu", &(enum nn_act){ 0 }), NN_ERR_INVALID, "Relu accepted");
 }
+
+/* A NaN feature must reach the output as in TF.js, whose relu keeps NaN,
+ * instead of turning into ordinary-looking probabilities. */
+Test(nn_safety, nan_input_reaches_relu_output)
+{
+	struct nn_layer_desc layers[2] = {
+		{ .kind = NN_DENSE, .units = 4, .act = NN_ACT_RELU, .use_bias = 1 },
+		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
+	};
+	struct nn_model *m = make_model(2, layers, 2, 1);
+	float x[2] = { NAN, 1.0f }, y[3];
+	int id = 0;
+	struct nn_data d = { .x = x, .ids = &id, .n = 1 };
+	double loss;
+
+	cr_assert_eq(nn_predict(m, x, 1, y), NN_OK, "predict failed");
+	for (int j = 0; j < 3; j++)
+		cr_assert(isnan(y[j]), "output %d of a NaN input is %g, expected NaN", j, y[j]);
+	cr_assert_eq(nn_evaluate(m, &d, 0, &loss, NULL), NN_ERR_NONFINITE,
+		     "evaluating a NaN input gave loss %g", loss);
+	nn_free(m);
+}
+
+/* A layer that does not fit its input width must be named as the reason,
+ * not reported as a model that is too large. */
+Test(nn_json, spatial_steps_must_divide_width)
+{
+	static const char *const bad[] = {
+		"{\"inputs\":6,\"layers\":[{\"kind\":\"SpatialDropout1D\",\"rate\":0.5,\"steps\":4}]}",
+		"{\"inputs\":5,\"layers\":[{\"kind\":\"Dense\",\"units\":6},"
+		"{\"kind\":\"SpatialDropout1D\",\"rate\":0.5,\"steps\":7}]}",
+	};
+
+	for (int i = 0; i < 2; i++) {
+		struct nn_model *m = NULL;
+		char err[200] = "";
+
+		cr_assert_eq(nn_from_json(&m, bad[i], 1, err, sizeof err), NN_ERR_INVALID,
+			     "case %d was accepted", i);
+		cr_assert_null(m, "case %d left a model", i);
+		cr_assert(strstr(err, "steps") && strstr(err, "divide") && strstr(err, "6"),
+			  "case %d gave \"%s\", which does not name steps and the width 6", i, err);
+		cr_assert(!strstr(err, "parameters"), "case %d blamed the size: %s", i, err);
+	}
+}
+
+/* ---- Optimizer state on load ----------------------------------------- */
+
+/* Returns the offset of the field at +rel after the description of a saved
+ * buffer, as the layout in nn.c numbers them. */
+static size_t optim_off(const unsigned char *buf, size_t rel)
+{
+	uint32_t d = (uint32_t)buf[8] | (uint32_t)buf[9] << 8 | (uint32_t)buf[10] << 16 |
+		     (uint32_t)buf[11] << 24;
+
+	return 12 + d + rel;
+}
+
+static void put_f32(unsigned char *p, float v)
+{
+	uint32_t bits;
+
+	memcpy(&bits, &v, sizeof bits);
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(bits >> (8 * i));
+}
+
+static void put_f64(unsigned char *p, double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof bits);
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(bits >> (8 * i));
+}
+
+/* Saves a small model after steps Adam or SGD steps. */
+static void save_trained(enum nn_optim_kind kind, int steps, unsigned char **buf, size_t *len)
+{
+	struct nn_layer_desc layers[2] = {
+		{ .kind = NN_DENSE, .units = 8, .act = NN_ACT_RELU, .use_bias = 1 },
+		{ .kind = NN_DENSE, .units = 3, .act = NN_ACT_SOFTMAX, .use_bias = 1 },
+	};
+	struct nn_model *m = make_model(4, layers, 2, 3);
+	struct nn_optim o = nn_optim_adam();
+	float x[8] = { 0.5f, -1, 0.25f, 2, -0.5f, 1, 0, -2 };
+	int ids[2] = { 0, 2 };
+	struct nn_data b = { .x = x, .ids = ids, .n = 2 };
+
+	if (kind == NN_OPTIM_SGD) {
+		o.kind = NN_OPTIM_SGD;
+		o.lr = 0.05;
+		o.momentum = 0.9;
+	}
+	cr_assert_eq(nn_set_optim(m, &o), NN_OK, "optimizer rejected");
+	for (int i = 0; i < steps; i++)
+		cr_assert_eq(nn_train_step(m, &b, NULL, NULL), NN_OK, "step %d failed", i);
+	save(m, buf, len);
+	nn_free(m);
+}
+
+/* Loads buf, expecting rc, and frees any model. */
+static void expect_load(const unsigned char *buf, size_t len, int rc, const char *what)
+{
+	struct nn_model *back = NULL;
+	int got = nn_load(&back, buf, len);
+
+	cr_assert_eq(got, rc, "%s: nn_load returned %d (%s), expected %d", what, got,
+		     nn_strerror(got), rc);
+	nn_free(back);
+}
+
+Test(nn_save, adam_powers_follow_steps)
+{
+	static const struct {
+		size_t rel;
+		float value;
+		const char *what;
+	} bad[] = {
+		{ 56, 1.0f, "beta1 power 1" },
+		{ 56, 0.0f, "beta1 power 0 after 5 steps" },
+		{ 56, 0.5f, "beta1 power 0.5" },
+		{ 60, -1.0f, "beta2 power -1" },
+		{ 60, 0.999f, "beta2 power of step 1 after 5 steps" },
+		{ 60, INFINITY, "beta2 power inf" },
+	};
+	unsigned char *buf;
+	size_t len;
+
+	save_trained(NN_OPTIM_ADAM, 5, &buf, &len);
+	expect_load(buf, len, NN_OK, "an untouched save");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		unsigned char keep[4];
+		size_t off = optim_off(buf, bad[i].rel);
+
+		memcpy(keep, buf + off, 4);
+		put_f32(buf + off, bad[i].value);
+		expect_load(buf, len, NN_ERR_FORMAT, bad[i].what);
+		memcpy(buf + off, keep, 4);
+	}
+	free(buf);
+}
+
+/* After enough steps beta1^t underflows float32 to 0, which must still load. */
+Test(nn_save, underflowed_power_loads)
+{
+	unsigned char *buf;
+	size_t len;
+
+	save_trained(NN_OPTIM_ADAM, 1000, &buf, &len);
+	expect_load(buf, len, NN_OK, "a save after 1000 steps");
+	free(buf);
+}
+
+Test(nn_save, impossible_slots_rejected)
+{
+	unsigned char *buf;
+	size_t len;
+
+	save_trained(NN_OPTIM_ADAM, 3, &buf, &len);
+	put_f32(buf + len - 4, -1.0f);
+	expect_load(buf, len, NN_ERR_FORMAT, "a negative Adam v");
+	free(buf);
+
+	save_trained(NN_OPTIM_SGD, 3, &buf, &len);
+	expect_load(buf, len, NN_OK, "an untouched SGD save");
+	put_f32(buf + len - 4, 0.5f);
+	expect_load(buf, len, NN_ERR_FORMAT, "a non-zero SGD second slot");
+	free(buf);
+}
+
+Test(nn_save, nonfinite_momentum_rejected)
+{
+	struct nn_model *m = make_reference(4);
+	struct nn_optim o = nn_optim_adam();
+	unsigned char *buf;
+	size_t len;
+
+	save_trained(NN_OPTIM_ADAM, 2, &buf, &len);
+	put_f64(buf + optim_off(buf, 36), NAN);
+	expect_load(buf, len, NN_ERR_FORMAT, "NaN momentum on Adam");
+	free(buf);
+
+	o.momentum = NAN;
+	cr_assert_eq(nn_set_optim(m, &o), NN_ERR_INVALID, "nn_set_optim accepted NaN momentum");
+	nn_free(m);
+}
+
+/* nn_evaluate, like nn_train_step, lets the caller skip either figure. */
+Test(nn_safety, evaluate_accepts_null_outputs)
+{
+	struct nn_model *m = make_reference(6);
+	float x[2 * 6] = { 0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 1, 0, 0, 1, 0, 0 };
+	int ids[2] = { 0, 2 };
+	struct nn_data d = { .x = x, .ids = ids, .n = 2 };
+	double loss = -1, acc = -1;
+
+	cr_assert_eq(nn_evaluate(m, &d, 0, NULL, NULL), NN_OK, "NULL loss and acc were rejected");
+	cr_assert_eq(nn_evaluate(m, &d, 0, NULL, &acc), NN_OK, "a NULL loss was rejected");
+	cr_assert(acc >= 0.0 && acc <= 1.0, "accuracy %g without the loss", acc);
+	cr_assert_eq(nn_evaluate(m, &d, 0, &loss, NULL), NN_OK, "a NULL acc was rejected");
+	cr_assert(loss > 0.0, "loss %g without the accuracy", loss);
+	cr_assert_eq(nn_evaluate(m, NULL, 0, &loss, &acc), NN_ERR_INVALID, "NULL data was accepted");
+	nn_free(m);
+}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "bench_isa.h"
 #include "sim.h"
 #include "store.h"
 
@@ -172,8 +173,11 @@ int main(void)
 	struct core_config cfg;
 	struct agent_opts o;
 	struct agent *a = NULL;
-	int fd = mkstemp(path);
+	int fd;
 
+	if (bench_isa_report("agent_bench", "agent") != 0)
+		return 2;
+	fd = mkstemp(path);
 	if (fd < 0) {
 		perror("agent_bench: mkstemp");
 		return 1;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_isa.h"
 #include "kern.h"
 #include "nn.h"
 #include "rng.h"
@@ -308,12 +309,17 @@ int main(void)
 	double nn32, nn256, k32, k256, loss[4] = { 0 };
 	float checksum = 0;
 
+	if (bench_isa_report("nn_bench", "nn") != 0) {
+		free(x);
+		free(y);
+		free(mod);
+		return 2;
+	}
 	if (!x || !y || !mod) {
 		fprintf(stderr, "nn_bench: out of memory\n");
 		return 1;
 	}
 	make_data(x, y);
-	printf("nn_kernel_isa %s -\n", kern_isa_name(kern_isa()));
 
 	nn32 = bench_nn_train(32, 4, x, y, &loss[0]);
 	nn256 = bench_nn_train(256, 8, x, y, &loss[1]);
