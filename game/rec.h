@@ -4,9 +4,9 @@
  *
  * A round's frames stay in memory until rec_round_end(), which opens the
  * round's transaction, writes every frame and commits. The save is therefore
- * locked only for that short write, and another process can use the same
- * save between rounds; a crash or a quit loses at most the round in play,
- * and the save keeps finished rounds only. */
+ * locked only for that short write, so another process can use the same save
+ * between rounds. A crash or a quit loses at most the round in play, and the
+ * save keeps finished rounds only. */
 #ifndef TTYPONG_REC_H
 #define TTYPONG_REC_H
 
@@ -54,7 +54,7 @@ enum store_status rec_frame(struct rec *r, const struct core_state *s,
 /* Writes the open round with its result in one transaction: returns counts
  * each side's returns. Returns STORE_OK, also when no round is open, or the
  * store's status (STORE_ERR_BUSY, STORE_ERR_FULL, ...), after which the
- * round is rolled back and store_errmsg() says why. The round is closed
+ * round is rolled back and store_errmsg() describes the failure. The round is closed
  * either way. */
 enum store_status rec_round_end(struct rec *r, enum core_result result,
 				const uint32_t returns[2]);

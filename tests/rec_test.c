@@ -1,7 +1,7 @@
-/* Tests of the recorder: a round's frames reach the save in order, also when
- * the round outgrows the first buffer, the save stays unlocked while a round
- * is played, an aborted round leaves nothing, frames outside a round are
- * ignored, and results map to the store's winner codes. */
+/* Tests of the recorder. A round's frames reach the save in order, also when
+ * the round outgrows the first buffer, and the save stays unlocked while a
+ * round is played. An aborted round leaves nothing, frames outside a round
+ * are ignored, and results map to the store's winner codes. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
