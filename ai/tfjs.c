@@ -1847,7 +1847,7 @@ static void tfjs_put_c_predict(FILE *f, const char *p, const char *up)
 		"\t\t\tfor (int i = 0; i < layer->inputs; i++)\n"
 		"\t\t\t\ts += a[i] * layer->kernel[i * layer->units + j];\n"
 		"\t\t\tswitch (layer->act) {\n"
-		"\t\t\tcase %s_RELU: s = s > 0.0f ? s : 0.0f; break;\n"
+		"\t\t\tcase %s_RELU: s = s > 0.0f || s != s ? s : 0.0f; break;\n"
 		"\t\t\tcase %s_SELU: s = s > 0.0f ? 1.05070098f * s : 1.05070098f * 1.67326324f * expm1f(s); break;\n"
 		"\t\t\tcase %s_TANH: s = tanhf(s); break;\n"
 		"\t\t\tcase %s_SIGMOID: s = 1.0f / (1.0f + expf(-s)); break;\n"
