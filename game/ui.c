@@ -21,6 +21,7 @@
 #include "core.h"
 #include "ctrl.h"
 #include "plot.h"
+#include "rec.h"
 #include "rng.h"
 #include "store.h"
 #include "term.h"
@@ -33,8 +34,8 @@
 /* How long the training panel stays after training at 1x, before the next
  * round starts. */
 #define UI_BETWEEN_MS 1500
-/* Frames kept in memory before they are appended to the open round. */
-#define UI_REC_BATCH 256
+/* How long a notice (a round the save did not take) stays on screen. */
+#define UI_NOTICE_NS (8 * (int64_t)1000000000)
 /* Model versions and rounds kept for the panel's curves. */
 #define UI_HISTORY_MAX 256
 #define UI_ROUNDS_MAX 1024
@@ -131,13 +132,16 @@ struct ui_app {
 	char right_name[CTRL_NAME_MAX];
 	char version[32];		/* the AI's model version, as shown */
 
-	/* Recording: one session per run, one transaction per round. */
+	/* Recording: one session per run; each round is written in one short
+	 * transaction at its end (rec.h), so the save stays free for other
+	 * processes during play. */
 	struct store *store;
 	int64_t session_id;
+	struct rec rec;
 	int32_t round_number;		/* rounds begun in this session */
-	struct store_frame batch[UI_REC_BATCH];
-	size_t n_batch;
 	char error[STORE_MSG_MAX];	/* a failure that ends the run */
+	char notice[STORE_MSG_MAX + 64];	/* a dropped round, shown on the HUD */
+	int64_t notice_until_ns;
 
 	/* Loop state. */
 	enum ui_screen screen;
@@ -378,65 +382,52 @@ static int ui_rec_begin_session(struct ui_app *a)
 		 a->cfg.points_to_win, a->opts.mode == UI_MODE_PLAY ? "play" : "watch");
 	if (store_session_begin(a->store, &s, &a->session_id) != STORE_OK)
 		return ui_fail(a, "starting the session failed");
+	rec_init(&a->rec, a->store, a->session_id);
 	return 0;
 }
 
-static int ui_rec_begin_round(struct ui_app *a)
+static void ui_rec_begin_round(struct ui_app *a)
 {
-	int64_t round_id;
-
 	a->round_number++;
-	if (store_round_begin(a->store, a->session_id, a->round_number, &round_id) != STORE_OK)
-		return ui_fail(a, "starting a round in the save failed");
-	return 0;
+	rec_round_begin(&a->rec, a->round_number);
 }
 
-static int ui_rec_flush(struct ui_app *a)
+/* Shows why round number was not saved. The game goes on: a save shared
+ * with another process may stay locked past the busy timeout, and losing
+ * one round is better than ending the match. */
+static void ui_rec_dropped(struct ui_app *a, int32_t number, enum store_status st)
 {
-	enum store_status st;
-
-	if (a->n_batch == 0)
-		return 0;
-	st = store_round_append(a->store, a->batch, a->n_batch);
-	a->n_batch = 0;
-	if (st != STORE_OK)
-		return ui_fail(a, "recording frames failed");
-	return 0;
+	if (st == STORE_ERR_BUSY)
+		snprintf(a->notice, sizeof a->notice,
+			 "round %d not saved: another process held the save too long", number);
+	else
+		snprintf(a->notice, sizeof a->notice, "round %d not saved (%s): %s", number,
+			 store_status_name(st), store_errmsg(a->store));
+	a->notice_until_ns = term_now_ns() + UI_NOTICE_NS;
 }
 
 /* Records the state before a step with the moves chosen from it. */
-static int ui_rec_frame(struct ui_app *a, enum core_move left, enum core_move right)
+static void ui_rec_frame(struct ui_app *a, enum core_move left, enum core_move right)
 {
-	struct store_frame *f = &a->batch[a->n_batch++];
+	int32_t number = a->rec.number;
+	bool open = a->rec.open;
 
-	f->ball_x = (float)a->st.ball.x;
-	f->ball_y = (float)a->st.ball.y;
-	f->ball_vx = (float)a->st.ball.vx;
-	f->ball_vy = (float)a->st.ball.vy;
-	f->left_y = (float)a->st.paddle_y[CORE_LEFT];
-	f->right_y = (float)a->st.paddle_y[CORE_RIGHT];
-	f->move_left = (uint8_t)left;
-	f->move_right = (uint8_t)right;
-	if (a->n_batch == UI_REC_BATCH)
-		return ui_rec_flush(a);
-	return 0;
+	if (rec_frame(&a->rec, &a->st, left, right) != STORE_OK && open) {
+		snprintf(a->notice, sizeof a->notice,
+			 "round %d not saved: out of memory for its frames", number);
+		a->notice_until_ns = term_now_ns() + UI_NOTICE_NS;
+	}
 }
 
-static int ui_rec_end_round(struct ui_app *a)
+/* Writes the round that just ended. A failure drops that round only. */
+static void ui_rec_end_round(struct ui_app *a)
 {
-	enum core_result r = a->st.last_result;
-	struct store_round_result res = {
-		.winner = r == CORE_RESULT_LEFT ? STORE_WINNER_LEFT :
-			  r == CORE_RESULT_RIGHT ? STORE_WINNER_RIGHT : STORE_WINNER_DRAW,
-		.returns_left = (int)a->st.returns[CORE_LEFT],
-		.returns_right = (int)a->st.returns[CORE_RIGHT],
-	};
+	int32_t number = a->rec.number;
+	bool open = a->rec.open;
+	enum store_status st = rec_round_end(&a->rec, a->st.last_result, a->st.returns);
 
-	if (ui_rec_flush(a) != 0)
-		return -1;
-	if (store_round_end(a->store, &res) != STORE_OK)
-		return ui_fail(a, "saving the round failed");
-	return 0;
+	if (open && st != STORE_OK)
+		ui_rec_dropped(a, number, st);
 }
 
 /* Ends the run's recording: an unfinished round is rolled back, so the save
@@ -445,8 +436,7 @@ static void ui_rec_close(struct ui_app *a)
 {
 	if (!a->store)
 		return;
-	a->n_batch = 0;
-	store_round_abort(a->store);
+	rec_free(&a->rec);
 	if (a->session_id != 0 && store_session_end(a->store, a->session_id) != STORE_OK &&
 	    a->error[0] == '\0')
 		snprintf(a->error, sizeof a->error, "closing the session failed: %s",
@@ -587,8 +577,7 @@ static void ui_train(struct ui_app *a)
 /* Called after the step that ended a round or the match. */
 static void ui_round_over(struct ui_app *a, int64_t now_ns)
 {
-	if (ui_rec_end_round(a) != 0)
-		return;
+	ui_rec_end_round(a);
 	ui_note_round(a);
 	a->screen = UI_SCREEN_BETWEEN;
 	a->train_progress = 0;
@@ -632,8 +621,7 @@ static bool ui_step(struct ui_app *a, int64_t now_ns)
 		ctrl_human_set(&a->left, term_hold_move(&a->hold, now_ns / 1000000));
 	ml = ctrl_decide(&a->left, &a->st, &a->cfg);
 	mr = ctrl_decide(&a->right, &a->st, &a->cfg);
-	if (ui_rec_frame(a, ml, mr) != 0)
-		return true;
+	ui_rec_frame(a, ml, mr);
 
 	ev = core_step(&a->st, &a->cfg, ml, mr);
 	if (ev & (CORE_EV_POINT_LEFT | CORE_EV_POINT_RIGHT | CORE_EV_DRAW)) {
@@ -1294,6 +1282,11 @@ static void ui_draw(struct ui_app *a)
 	ui_draw_hud(a, &l);
 	ui_draw_field(a, &l);
 	ui_draw_probs(a, &l);
+	if (a->notice[0] && term_now_ns() < a->notice_until_ns) {
+		mvhline(rows - 1, 0, ' ', cols);
+		ui_text(rows - 1, 0, cols, ui_attr(a, UI_PAIR_WARN, A_BOLD) | A_BOLD, "%s",
+			a->notice);
+	}
 	if (l.side || a->screen != UI_SCREEN_PLAY)
 		ui_draw_panel(a, &l);
 	if (a->paused && !a->help)
