@@ -132,16 +132,36 @@ static bool term_no_color(void)
 	return v && v[0] != '\0';
 }
 
+/* Returns true if the terminal has the string capability name. */
+static bool term_has_cap(const char *name)
+{
+	char *s = tigetstr(name);
+
+	return s != NULL && s != (char *)-1 && s[0] != '\0';
+}
+
 int term_open(bool force_ascii, struct term_caps *caps)
 {
+	SCREEN *screen;
+
 	setlocale(LC_ALL, "");
 	caps->utf8 = !force_ascii && term_locale_is_utf8();
 
 	term_have_saved_modes = tcgetattr(STDIN_FILENO, &term_saved_modes) == 0;
 
-	/* newterm() reports an unusable TERM instead of exiting as initscr() does. */
-	if (newterm(NULL, stdout, stdin) == NULL)
+	/* newterm() reports an unknown TERM instead of exiting as initscr()
+	 * does. A known terminal without cursor addressing (TERM=dumb) cannot
+	 * draw the field either, so it counts as unusable too. */
+	screen = newterm(NULL, stdout, stdin);
+	if (screen == NULL)
 		return -1;
+	if (!term_has_cap("cup")) {
+		endwin();
+		delscreen(screen);
+		if (term_have_saved_modes)
+			tcsetattr(STDIN_FILENO, TCSANOW, &term_saved_modes);
+		return -1;
+	}
 	term_active = true;
 	if (!term_atexit_done) {
 		atexit(term_atexit);

@@ -43,8 +43,9 @@ bool term_is_tty(void);
 /* Sets the locale from the environment, starts curses (cbreak, no echo,
  * keypad, non-blocking reads, hidden cursor, short Esc delay) and installs
  * the signal handlers and an atexit restore. force_ascii turns Unicode off.
- * Fills caps. Returns 0, or -1 if curses could not start (for example an
- * unknown TERM); the terminal is then unchanged. */
+ * Fills caps. Returns 0, or -1 if curses could not start (an unknown TERM)
+ * or the terminal cannot move the cursor (TERM=dumb); the terminal is then
+ * unchanged. */
 int term_open(bool force_ascii, struct term_caps *caps);
 
 /* Ends curses and restores the terminal's modes. Safe to call more than once
