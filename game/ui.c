@@ -161,6 +161,7 @@ struct ui_app {
 	double train_ms;		/* fit time so far in this run */
 	int64_t drawn_ns;		/* last redraw during training */
 	char train_line[256];		/* what training is doing or did */
+	char train_short[64];		/* the same for a narrow panel */
 };
 
 static void ui_draw(struct ui_app *a);
@@ -525,14 +526,19 @@ static void ui_on_epoch(void *user, const struct train_epoch *e)
 	a->train_ms += e->duration_ms;
 	if (a->agent_opts.train_ms > 0)
 		a->train_progress = fmin(1.0, a->train_ms / a->agent_opts.train_ms);
-	if (isnan(e->val_loss))
+	if (isnan(e->val_loss)) {
 		snprintf(a->train_line, sizeof a->train_line,
 			 "epoch %d: train loss %.3f acc %.2f (no held-out rounds yet)",
 			 e->epoch, e->train_loss, e->train_acc);
-	else
+		snprintf(a->train_short, sizeof a->train_short, "epoch %d: loss %.3f",
+			 e->epoch, e->train_loss);
+	} else {
 		snprintf(a->train_line, sizeof a->train_line,
 			 "epoch %d: train loss %.3f acc %.2f, val loss %.3f acc %.2f",
 			 e->epoch, e->train_loss, e->train_acc, e->val_loss, e->val_acc);
+		snprintf(a->train_short, sizeof a->train_short, "epoch %d: val loss %.3f",
+			 e->epoch, e->val_loss);
+	}
 	if (now - a->drawn_ns < UI_FRAME_NS)
 		return;
 	a->drawn_ns = now;
@@ -549,27 +555,37 @@ static void ui_train(struct ui_app *a)
 	a->train_progress = 0;
 	a->train_ms = 0;
 	snprintf(a->train_line, sizeof a->train_line, "training on the saved rounds...");
+	snprintf(a->train_short, sizeof a->train_short, "training...");
 	a->drawn_ns = term_now_ns();
 	ui_draw(a);
 
 	agent_train(a->agent, &rep);
 	a->train_progress = 1.0;
-	if (rep.status == AGENT_OK && isnan(rep.val_loss))
+	if (rep.status == AGENT_OK && isnan(rep.val_loss)) {
 		snprintf(a->train_line, sizeof a->train_line,
 			 "v%lld plays: %zu round%s, %d epoch%s, no held-out rounds yet",
 			 (long long)rep.model_id, rep.rounds, rep.rounds == 1 ? "" : "s",
 			 rep.epochs, rep.epochs == 1 ? "" : "s");
-	else if (rep.status == AGENT_OK)
+		snprintf(a->train_short, sizeof a->train_short, "v%lld plays (%s)",
+			 (long long)rep.model_id, rep.promoted ? "promoted" : "not promoted");
+	} else if (rep.status == AGENT_OK) {
 		snprintf(a->train_line, sizeof a->train_line,
 			 "v%lld val loss %.3f acc %.2f (%s), %zu round%s, %d epoch%s",
 			 (long long)rep.model_id, rep.val_loss, rep.val_acc,
 			 rep.promoted ? "promoted" : "not promoted",
 			 rep.rounds, rep.rounds == 1 ? "" : "s", rep.epochs, rep.epochs == 1 ? "" : "s");
-	else if (rep.status == AGENT_ERR_NO_DATA)
+		snprintf(a->train_short, sizeof a->train_short, "v%lld val loss %.3f (%s)",
+			 (long long)rep.model_id, rep.val_loss,
+			 rep.promoted ? "promoted" : "not promoted");
+	} else if (rep.status == AGENT_ERR_NO_DATA) {
 		snprintf(a->train_line, sizeof a->train_line, "no labelled frames yet: play on");
-	else
+		snprintf(a->train_short, sizeof a->train_short, "no labelled frames yet");
+	} else {
 		snprintf(a->train_line, sizeof a->train_line, "training failed (%s): %.200s",
 			 agent_status_name(rep.status), rep.note);
+		snprintf(a->train_short, sizeof a->train_short, "training failed (%s)",
+			 agent_status_name(rep.status));
+	}
 	ui_update_version(a);
 	ui_load_versions(a);
 }
@@ -940,6 +956,10 @@ static void ui_sparkline(const struct ui_app *a, int y, int x, int w, const doub
 
 /* ---- screen ------------------------------------------------------------- */
 
+/* The widest line of the help; with the box and a margin it fits in
+ * UI_MIN_COLS. */
+#define UI_HELP_TEXT_W 34
+
 /* Screen layout for a terminal of rows x cols: HUD on row 0, the field's box
  * from row 1 to rows - 2, the probability bars on the last row. */
 struct ui_layout {
@@ -975,10 +995,11 @@ static void ui_layout(struct ui_layout *l, int rows, int cols)
 		l->fw = cols - l->pw - 3;
 		return;
 	}
-	l->pw = cols - 4 < 76 ? cols - 4 : 76;
-	l->ph = rows - 2 < 18 ? rows - 2 : 18;
-	l->py = (rows - l->ph) / 2;
-	l->px = (cols - l->pw) / 2;
+	/* Inside the field's box, so the panel never covers its frame. */
+	l->pw = l->fw - 2 < 76 ? l->fw - 2 : 76;
+	l->ph = l->fh < 18 ? l->fh : 18;
+	l->py = l->fy + (l->fh - l->ph) / 2;
+	l->px = l->fx + (l->fw - l->pw) / 2;
 }
 
 static int ui_field_col(const struct ui_layout *l, double x)
@@ -1133,6 +1154,23 @@ static void ui_draw_probs(const struct ui_app *a, const struct ui_layout *l)
 	}
 }
 
+/* Writes the two charts' titles on row y: each chart is w cells wide, the
+ * second starts 2 cells after the first. A title that does not fit drops its
+ * range rather than show a cut number. */
+static void ui_draw_chart_labels(int y, int x, int w, double loss_lo, double loss_hi)
+{
+	char loss[64];
+
+	snprintf(loss, sizeof loss, "loss (%.2f to %.2f)", loss_lo, loss_hi);
+	if ((int)strlen(loss) > w)
+		snprintf(loss, sizeof loss, "loss %.2f-%.2f", loss_lo, loss_hi);
+	if ((int)strlen(loss) > w)
+		snprintf(loss, sizeof loss, "loss");
+	ui_text(y, x, w, A_NORMAL, "%s", loss);
+	ui_text(y, x + w + 2, w, A_NORMAL, "%s",
+		w >= (int)strlen("accuracy (0-1)") ? "accuracy (0-1)" : "accuracy");
+}
+
 /* The training panel, beside the field or over its middle (ui_layout()). */
 static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 {
@@ -1149,7 +1187,8 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	ui_box(a, y, x, h, w, A_NORMAL);
 	ui_text(y, x + 2, w - 4, A_BOLD, " Training ");
 
-	ui_text(row, ix, iw, A_NORMAL, "%s", a->train_line);
+	ui_text(row, ix, iw, A_NORMAL, "%s",
+		(int)strlen(a->train_line) <= iw ? a->train_line : a->train_short);
 	row++;
 	ui_bar(a, row, ix, iw - 5, a->train_progress, ui_attr(a, UI_PAIR_GOOD, A_BOLD));
 	ui_text(row, ix + iw - 4, 4, A_NORMAL, "%3d%%", (int)lround(a->train_progress * 100));
@@ -1169,14 +1208,15 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 		loss_lo = fmin(loss_lo, fmin(tl[i], vl[i]));
 		loss_hi = fmax(loss_hi, fmax(tl[i], vl[i]));
 	}
-	/* The loss chart spans the measured range, so small changes show. */
+	/* The loss chart spans the measured range, so small changes show. A
+	 * single value gets a span of 1 around it that stays at or above 0,
+	 * because a cross-entropy loss is never negative. */
 	if (!(loss_hi > loss_lo)) {
-		loss_lo = isfinite(loss_lo) ? loss_lo - 0.5 : 0;
+		loss_lo = isfinite(loss_lo) ? fmax(0.0, loss_lo - 0.5) : 0;
 		loss_hi = loss_lo + 1;
 	}
 
-	ui_text(row, ix, chart_w, A_NORMAL, "loss (%.2f to %.2f)", loss_lo, loss_hi);
-	ui_text(row, ix + chart_w + 2, chart_w, A_NORMAL, "accuracy (0-1)");
+	ui_draw_chart_labels(row, ix, chart_w, loss_lo, loss_hi);
 	row++;
 	if (n == 0) {
 		ui_text(row, ix, iw, ui_attr(a, UI_PAIR_DIM, A_DIM), "no model versions in the save yet");
@@ -1185,11 +1225,18 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 		ui_chart(a, row, ix + chart_w + 2, chart_w, chart_h, ta, va, n, 0, 1);
 	}
 	row += chart_h;
-	/* The legend: colours, or in ASCII the point characters. */
-	ui_text(row, ix, iw, A_NORMAL, "last %zu version%s:", n, n == 1 ? "" : "s");
-	ui_text(row, ix + 21, 8, ui_attr(a, UI_PAIR_SERIES0, A_NORMAL), "%strain",
+	/* The legend: colours, or in ASCII the point characters. Its keys
+	 * sit at the right end and keep a space before the border. */
+	int val_x = ix + iw - 6, train_x = val_x - 9;
+	char last[32];
+
+	snprintf(last, sizeof last, "last %zu version%s:", n, n == 1 ? "" : "s");
+	if ((int)strlen(last) >= train_x - ix)
+		snprintf(last, sizeof last, "last %zu:", n);
+	ui_text(row, ix, train_x - ix - 1, A_NORMAL, "%s", last);
+	ui_text(row, train_x, 8, ui_attr(a, UI_PAIR_SERIES0, A_NORMAL), "%strain",
 		a->caps.utf8 ? "" : "* ");
-	ui_text(row, ix + 30, 6, ui_attr(a, UI_PAIR_SERIES1, A_BOLD), "%sval",
+	ui_text(row, val_x, 5, ui_attr(a, UI_PAIR_SERIES1, A_BOLD), "%sval",
 		a->caps.utf8 ? "" : "o ");
 	row++;
 
@@ -1203,10 +1250,17 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	if (a->screen == UI_SCREEN_MATCH_OVER) {
 		char msg[96];
 		bool won = a->st.score[CORE_LEFT] > a->st.score[CORE_RIGHT];
+		unsigned you = a->st.score[CORE_LEFT], ai = a->st.score[CORE_RIGHT];
 
-		snprintf(msg, sizeof msg, "%s %u-%u.  r: rematch   q: quit",
-			 won ? "You win" : "The AI wins", a->st.score[CORE_LEFT],
-			 a->st.score[CORE_RIGHT]);
+		/* Spaces on both sides, as on the other message of this border;
+		 * the shorter forms keep the score and the keys whole. */
+		snprintf(msg, sizeof msg, " %s %u-%u.  r: rematch   q: quit ",
+			 won ? "You win" : "The AI wins", you, ai);
+		if ((int)strlen(msg) > w - 4)
+			snprintf(msg, sizeof msg, " %s %u-%u. r: rematch, q: quit ",
+				 won ? "You win" : "AI wins", you, ai);
+		if ((int)strlen(msg) > w - 4)
+			snprintf(msg, sizeof msg, " %s %u-%u  r/q ", won ? "Won" : "Lost", you, ai);
 		ui_text_centre(y + h - 1, x + 1, w - 2, A_BOLD | A_REVERSE, msg);
 	} else if (a->screen == UI_SCREEN_BETWEEN) {
 		ui_text_centre(y + h - 1, x + 1, w - 2, ui_attr(a, UI_PAIR_DIM, A_DIM),
@@ -1216,31 +1270,37 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 
 static void ui_draw_help(const struct ui_app *a, const struct ui_layout *l)
 {
+	/* Lines of at most UI_HELP_TEXT_W characters, so that the box fits a
+	 * terminal of UI_MIN_COLS x UI_MIN_ROWS. */
 	static const char *const play_lines[] = {
-		"W / Up      move up",
-		"S / Down    move down",
-		"P / Space   pause",
-		"? / H       this help",
-		"Q / Esc     quit (the match is saved)",
-		"R           rematch, once a match is over",
+		"W, Up     move up",
+		"S, Down   move down",
+		"P, Space  pause; between rounds",
+		"          Space skips the wait",
+		"?, H      this help",
+		"Q, Esc    quit (drops the round)",
 		"",
-		"You play left; the AI right. It trains",
-		"on every round between rounds.",
+		"After a match: R, Y or Enter",
+		"rematch, N or Q quits.",
+		"",
+		"You play left, the AI right; it",
+		"trains between rounds.",
 	};
 	static const char *const watch_lines[] = {
-		"+ / -       faster / slower",
-		"P / Space   pause",
-		"? / H       this help",
-		"Q / Esc     quit (rounds are saved)",
+		"+ / -     faster / slower",
+		"P, Space  pause; between rounds",
+		"          Space skips the wait",
+		"?, H      this help",
+		"Q, Esc    quit (drops the round)",
 		"",
-		"The AI plays right and trains on",
-		"every round between rounds.",
+		"The AI plays right and trains",
+		"between rounds.",
 	};
 	bool play = a->opts.mode == UI_MODE_PLAY;
 	const char *const *lines = play ? play_lines : watch_lines;
 	int n = play ? (int)(sizeof play_lines / sizeof *play_lines) :
 		       (int)(sizeof watch_lines / sizeof *watch_lines);
-	int w = l->cols - 2 < 44 ? l->cols - 2 : 44;
+	int w = l->cols - 2 < UI_HELP_TEXT_W + 4 ? l->cols - 2 : UI_HELP_TEXT_W + 4;
 	int h = n + 2 < l->rows ? n + 2 : l->rows;
 	int y = (l->rows - h) / 2, x = (l->cols - w) / 2;
 
