@@ -211,10 +211,18 @@ static int64_t term_clamp_ms(int64_t v, int64_t lo, int64_t hi)
 	return v;
 }
 
+/* Returns true if gap fits the measured interval within a factor of 1.5
+ * either way. */
+static bool term_gap_fits(int64_t gap, int64_t interval)
+{
+	return 2 * gap <= 3 * interval && 3 * gap >= 2 * interval;
+}
+
 void term_hold_press(struct term_hold *h, enum term_dir dir, int64_t now_ms)
 {
 	struct term_hold_key *k = &h->key[dir];
 	bool held = now_ms < k->until_ms;
+	int64_t gap, window;
 
 	k->order = ++h->presses;
 	if (!held) {
@@ -222,6 +230,7 @@ void term_hold_press(struct term_hold *h, enum term_dir dir, int64_t now_ms)
 		 * first auto-repeat after the keyboard's initial delay. */
 		k->repeats = 0;
 		k->interval_ms = 0;
+		k->steady = 0;
 		k->last_ms = now_ms;
 		k->until_ms = now_ms + TERM_HOLD_FIRST_MS;
 		return;
@@ -229,19 +238,31 @@ void term_hold_press(struct term_hold *h, enum term_dir dir, int64_t now_ms)
 
 	/* The gap before the first repeat is the keyboard's initial delay, not
 	 * its rate, so only later gaps are measured. Repeats read in one frame
-	 * share a time and give no gap. */
-	int64_t gap = now_ms - k->last_ms;
-
+	 * share a time and give no gap. A gap too long for a repeat is a
+	 * second tap and starts the measurement over. */
+	gap = now_ms - k->last_ms;
 	k->repeats++;
-	if (k->repeats >= 2 && gap > 0)
-		k->interval_ms = k->interval_ms == 0 ? gap : (k->interval_ms * 3 + gap) / 4;
+	if (k->repeats >= 2 && gap > TERM_HOLD_REPEAT_GAP_MAX_MS) {
+		k->interval_ms = 0;
+		k->steady = 0;
+	} else if (k->repeats >= 2 && gap > 0) {
+		if (k->interval_ms != 0 && term_gap_fits(gap, k->interval_ms)) {
+			k->interval_ms = (k->interval_ms * 3 + gap) / 4;
+			k->steady++;
+		} else {
+			k->interval_ms = gap;
+			k->steady = 1;
+		}
+	}
 	k->last_ms = now_ms;
-	if (k->interval_ms == 0)
-		k->until_ms = now_ms + TERM_HOLD_REPEAT_DEFAULT_MS;
-	else
-		k->until_ms = now_ms + term_clamp_ms(2 * k->interval_ms,
-						     TERM_HOLD_REPEAT_MIN_MS,
-						     TERM_HOLD_REPEAT_MAX_MS);
+
+	window = k->interval_ms == 0 ? TERM_HOLD_REPEAT_DEFAULT_MS :
+		 term_clamp_ms(2 * k->interval_ms, TERM_HOLD_REPEAT_MIN_MS,
+			       TERM_HOLD_REPEAT_MAX_MS);
+	/* Until two gaps agree, a press may be a second tap, which must not
+	 * end the hold sooner than the first press alone would. */
+	if (k->steady >= 2 || now_ms + window > k->until_ms)
+		k->until_ms = now_ms + window;
 }
 
 void term_hold_clear(struct term_hold *h)

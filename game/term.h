@@ -5,10 +5,13 @@
  *
  * Terminals send no key-up, so the hold model infers it: a key counts as held
  * for a window after its latest press. After the first press of a burst the
- * window covers the keyboard's initial repeat delay (TERM_HOLD_FIRST_MS);
- * after repeats it is twice the measured repeat interval, clamped to
- * [TERM_HOLD_REPEAT_MIN_MS, TERM_HOLD_REPEAT_MAX_MS]. Between up and down,
- * the key pressed last wins while both count as held.
+ * window covers the keyboard's initial repeat delay (TERM_HOLD_FIRST_MS).
+ * Once two gaps between repeats agree within a factor of 1.5 (the cadence
+ * is known), the window is twice the measured repeat interval, clamped to
+ * [TERM_HOLD_REPEAT_MIN_MS, TERM_HOLD_REPEAT_MAX_MS]. Before that a press
+ * may be a second tap rather than a repeat, so it only ever extends the
+ * window. Between up and down, the key pressed last wins while both count
+ * as held.
  *
  * TODO: use the kitty keyboard protocol's release events where the terminal
  * offers them. tmux 3.3 does not pass them on, so this model stays the
@@ -21,13 +24,19 @@
 
 #include "core.h"
 
-/* Window after the first press of a burst. Keyboards wait 250 to 600 ms
- * before they repeat; 500 ms is the X11, Wayland and Windows default. */
-#define TERM_HOLD_FIRST_MS 560
+/* Window after the first press of a burst. Keyboards wait 250 to 660 ms
+ * before they repeat: 500 ms is the usual desktop setting, 660 ms the X
+ * server's own default. A first repeat after the window makes a held
+ * paddle stop until it comes; the cost of a longer window is that a single
+ * tap moves the paddle for that long. */
+#define TERM_HOLD_FIRST_MS 700
 /* Window after the first repeat, before an interval has been measured. */
 #define TERM_HOLD_REPEAT_DEFAULT_MS 150
 #define TERM_HOLD_REPEAT_MIN_MS 60
 #define TERM_HOLD_REPEAT_MAX_MS 220
+/* A gap longer than this (1.5 x the slowest repeat interval the window
+ * allows for) is a new tap, not an auto-repeat. */
+#define TERM_HOLD_REPEAT_GAP_MAX_MS (TERM_HOLD_REPEAT_MAX_MS / 2 * 3 / 2)
 /* Escape sequences arrive within this many ms; a lone Esc is a key. */
 #define TERM_ESC_DELAY_MS 25
 
@@ -75,6 +84,7 @@ struct term_hold_key {
 	int64_t until_ms;	/* held while now < until_ms */
 	int64_t interval_ms;	/* measured repeat interval, 0 while unknown */
 	uint32_t repeats;	/* presses in this burst after the first */
+	uint32_t steady;	/* gaps in a row that agree with interval_ms */
 	uint64_t order;		/* press counter value at the latest press */
 };
 
