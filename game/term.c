@@ -24,8 +24,25 @@ static bool term_active;
 static bool term_atexit_done;
 static volatile sig_atomic_t term_stop_sig;
 
-static const int term_stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
-static const int term_crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT };
+/* Every signal that would end the process by default is caught, so that no
+ * way out leaves the terminal raw. Requests to stop end the loop and clean
+ * up; faults restore the terminal and die of the signal, for the core
+ * dump. SIGPIPE is ignored: a write error says the same. */
+static const int term_stop_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+#ifdef SIGPOLL
+	SIGPOLL,
+#endif
+#ifdef SIGPWR
+	SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+	SIGSTKFLT,
+#endif
+};
+static const int term_crash_signals[] = {
+	SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU, SIGXFSZ,
+};
 
 bool term_is_tty(void)
 {
@@ -104,6 +121,11 @@ static void term_install_signals(void)
 	sa.sa_flags = SA_RESTART;
 	for (size_t i = 0; i < sizeof term_stop_signals / sizeof term_stop_signals[0]; i++)
 		sigaction(term_stop_signals[i], &sa, NULL);
+#ifdef SIGRTMIN
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaction(sig, &sa, NULL);
+#endif
+	signal(SIGPIPE, SIG_IGN);
 
 	/* SA_NODEFER lets the handler's raise() take effect at once. */
 	sa.sa_handler = term_on_crash;

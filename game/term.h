@@ -1,7 +1,8 @@
 /* term: the terminal under the UI. It sets curses up and restores the
- * terminal on every way out (return, exit, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
- * SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), and turns the terminal's key
- * presses and auto-repeats into held keys.
+ * terminal on every way out: return, exit, and every signal whose default
+ * action ends the process (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM,
+ * SIGQUIT, SIGSEGV, SIGABRT and the rest; SIGPIPE is ignored). It also turns
+ * the terminal's key presses and auto-repeats into held keys.
  *
  * Terminals send no key-up, so the hold model infers it: a key counts as held
  * for a window after its latest press. After the first press of a burst the
@@ -61,8 +62,8 @@ int term_open(bool force_ascii, struct term_caps *caps);
  * and before term_open(). */
 void term_close(void);
 
-/* Returns the signal (SIGINT, SIGTERM or SIGHUP) that asked the program to
- * stop, or 0. The handlers only record it, so the caller leaves its loop and
+/* Returns the signal (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM, a
+ * real-time signal, ...) that asked the program to stop, or 0. The handlers only record it, so the caller leaves its loop and
  * cleans up as on a normal quit. */
 int term_stop_signal(void);
 
