@@ -43,7 +43,7 @@
 
 /* Capabilities of the terminal, found by term_open(). */
 struct term_caps {
-	bool color;	/* colours in use: the terminal has them and NO_COLOR is unset */
+	bool color;	/* colours in use: the terminal has them and NO_COLOR is unset or empty */
 	bool utf8;	/* the locale's codeset is UTF-8 and --ascii was not given */
 };
 

@@ -188,8 +188,8 @@ static void ui_play_help(void)
 	fputs(cli_net_options_help, stdout);
 	puts("  -h, --help      show this help\n"
 	     "\n"
-	     "Needs a terminal of at least 40x15 on stdin and stdout. NO_COLOR turns\n"
-	     "colours off.");
+	     "Needs a terminal of at least 40x15 on stdin and stdout. NO_COLOR set to a\n"
+	     "non-empty value turns colours off.");
 }
 
 static void ui_watch_help(void)
@@ -688,19 +688,24 @@ static void ui_change_speed(struct ui_app *a, double factor)
 {
 	if (a->opts.mode != UI_MODE_WATCH)
 		return;
+	/* The steps run 1x, 2x, ... 512x, 1000x, max and back the same way,
+	 * so that the top fixed speed is reachable from the keys. */
 	if (a->opts.speed_max) {
-		if (factor > 1)
-			return;
-		a->speed = UI_SPEED_MAX;
+		if (factor < 1) {
+			a->opts.speed_max = false;
+			a->speed = UI_SPEED_MAX;
+		}
+		return;
 	}
-	a->opts.speed_max = false;
+	if (factor > 1 && a->speed >= UI_SPEED_MAX) {
+		a->opts.speed_max = true;
+		return;
+	}
 	a->speed *= factor;
 	if (a->speed < 1.0)
 		a->speed = 1.0;
-	if (a->speed > UI_SPEED_MAX) {
+	if (a->speed > UI_SPEED_MAX)
 		a->speed = UI_SPEED_MAX;
-		a->opts.speed_max = true;
-	}
 }
 
 static void ui_on_key(struct ui_app *a, wint_t ch, bool fkey, int64_t now_ms)
@@ -1315,12 +1320,16 @@ static void ui_draw_too_small(int rows, int cols)
 {
 	char line[64];
 
+	bool narrow = cols < 20;
+
+	/* The narrow form keeps the size needed whole down to 10 columns. */
 	snprintf(line, sizeof line, "%dx%d", cols, rows);
 	for (int r = 0; r < rows; r++)
 		mvhline(r, 0, ' ', cols);
-	ui_text_centre(rows / 2 - 1, 0, cols, A_BOLD, "Terminal too small:");
+	ui_text_centre(rows / 2 - 1, 0, cols, A_BOLD, narrow ? "Too small" : "Terminal too small:");
 	ui_text_centre(rows / 2, 0, cols, A_NORMAL, line);
-	snprintf(line, sizeof line, "enlarge it to %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
+	snprintf(line, sizeof line, narrow ? "need %dx%d" : "enlarge it to %dx%d", UI_MIN_COLS,
+		 UI_MIN_ROWS);
 	ui_text_centre(rows / 2 + 1, 0, cols, A_NORMAL, line);
 }
 
