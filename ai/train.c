@@ -431,15 +431,21 @@ done:
 	return rc;
 }
 
-bool train_should_promote(double val_loss, double start_val_loss, double margin, char *note,
-			  size_t note_size)
+bool train_should_promote(double val_loss, double start_val_loss, bool has_parent,
+			  double margin, char *note, size_t note_size)
 {
 	double limit = start_val_loss * (1.0 + margin);
 
+	/* Without a comparison the parent, already checked, stays the one a
+	 * new game loads; a first version has nothing better to keep. */
 	if (!isfinite(val_loss) || !isfinite(start_val_loss)) {
-		if (note_size)
-			snprintf(note, note_size, "promoted: no held-out rounds to compare on");
-		return true;
+		if (note_size && has_parent)
+			snprintf(note, note_size,
+				 "not promoted: no held-out rounds to compare with the parent on");
+		else if (note_size)
+			snprintf(note, note_size,
+				 "promoted: first version, no held-out rounds to compare on");
+		return !has_parent;
 	}
 	if (val_loss > limit) {
 		if (note_size)

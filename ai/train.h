@@ -146,9 +146,12 @@ int train_fit(struct nn_model *m, const struct train_data *train, const struct t
 /* The promotion rule: a version is promoted unless its validation loss
  * exceeds the loss of the model it started from, measured on the same
  * held-out rounds, by more than margin (a fraction: 0.05 allows 5% worse).
- * Without a measurable loss on either side it is promoted. Writes one line
- * on the decision to note (when note_size > 0) and returns it. */
-bool train_should_promote(double val_loss, double start_val_loss, double margin, char *note,
+ * Without a measurable loss on either side (no held-out rounds) it is
+ * promoted only when it has no parent (has_parent false): an unchecked
+ * version never replaces a parent. Writes one line on the decision to note
+ * (when note_size > 0) and returns it. */
+bool train_should_promote(double val_loss, double start_val_loss, bool has_parent,
+			  double margin, char *note,
 			  size_t note_size);
 
 /* Returns a static description of a status from train_ or nn_. */

@@ -934,7 +934,7 @@ static enum agent_status agent_fit(struct agent *a, struct nn_model *cand, const
 			   (unsigned long long)res.steps, train_strerror(rc));
 		goto out;
 	}
-	rep->promoted = train_should_promote(res.val_loss, res.start_val_loss,
+	rep->promoted = train_should_promote(res.val_loss, res.start_val_loss, a->model_id != 0,
 					     a->opts.promote_margin, rep->note, sizeof rep->note);
 	st = AGENT_OK;
 out:

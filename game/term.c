@@ -24,8 +24,25 @@ static bool term_active;
 static bool term_atexit_done;
 static volatile sig_atomic_t term_stop_sig;
 
-static const int term_stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
-static const int term_crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT };
+/* Every signal that would end the process by default is caught, so that no
+ * way out leaves the terminal raw. Requests to stop end the loop and clean
+ * up; faults restore the terminal and die of the signal, for the core
+ * dump. SIGPIPE is ignored: a write error says the same. */
+static const int term_stop_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+#ifdef SIGPOLL
+	SIGPOLL,
+#endif
+#ifdef SIGPWR
+	SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+	SIGSTKFLT,
+#endif
+};
+static const int term_crash_signals[] = {
+	SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU, SIGXFSZ,
+};
 
 bool term_is_tty(void)
 {
@@ -104,6 +121,11 @@ static void term_install_signals(void)
 	sa.sa_flags = SA_RESTART;
 	for (size_t i = 0; i < sizeof term_stop_signals / sizeof term_stop_signals[0]; i++)
 		sigaction(term_stop_signals[i], &sa, NULL);
+#ifdef SIGRTMIN
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaction(sig, &sa, NULL);
+#endif
+	signal(SIGPIPE, SIG_IGN);
 
 	/* SA_NODEFER lets the handler's raise() take effect at once. */
 	sa.sa_handler = term_on_crash;
@@ -132,16 +154,36 @@ static bool term_no_color(void)
 	return v && v[0] != '\0';
 }
 
+/* Returns true if the terminal has the string capability name. */
+static bool term_has_cap(const char *name)
+{
+	char *s = tigetstr(name);
+
+	return s != NULL && s != (char *)-1 && s[0] != '\0';
+}
+
 int term_open(bool force_ascii, struct term_caps *caps)
 {
+	SCREEN *screen;
+
 	setlocale(LC_ALL, "");
 	caps->utf8 = !force_ascii && term_locale_is_utf8();
 
 	term_have_saved_modes = tcgetattr(STDIN_FILENO, &term_saved_modes) == 0;
 
-	/* newterm() reports an unusable TERM instead of exiting as initscr() does. */
-	if (newterm(NULL, stdout, stdin) == NULL)
+	/* newterm() reports an unknown TERM instead of exiting as initscr()
+	 * does. A known terminal without cursor addressing (TERM=dumb) cannot
+	 * draw the field either, so it counts as unusable too. */
+	screen = newterm(NULL, stdout, stdin);
+	if (screen == NULL)
 		return -1;
+	if (!term_has_cap("cup")) {
+		endwin();
+		delscreen(screen);
+		if (term_have_saved_modes)
+			tcsetattr(STDIN_FILENO, TCSANOW, &term_saved_modes);
+		return -1;
+	}
 	term_active = true;
 	if (!term_atexit_done) {
 		atexit(term_atexit);
@@ -191,10 +233,18 @@ static int64_t term_clamp_ms(int64_t v, int64_t lo, int64_t hi)
 	return v;
 }
 
+/* Returns true if gap fits the measured interval within a factor of 1.5
+ * either way. */
+static bool term_gap_fits(int64_t gap, int64_t interval)
+{
+	return 2 * gap <= 3 * interval && 3 * gap >= 2 * interval;
+}
+
 void term_hold_press(struct term_hold *h, enum term_dir dir, int64_t now_ms)
 {
 	struct term_hold_key *k = &h->key[dir];
 	bool held = now_ms < k->until_ms;
+	int64_t gap, window;
 
 	k->order = ++h->presses;
 	if (!held) {
@@ -202,6 +252,7 @@ void term_hold_press(struct term_hold *h, enum term_dir dir, int64_t now_ms)
 		 * first auto-repeat after the keyboard's initial delay. */
 		k->repeats = 0;
 		k->interval_ms = 0;
+		k->steady = 0;
 		k->last_ms = now_ms;
 		k->until_ms = now_ms + TERM_HOLD_FIRST_MS;
 		return;
@@ -209,19 +260,31 @@ void term_hold_press(struct term_hold *h, enum term_dir dir, int64_t now_ms)
 
 	/* The gap before the first repeat is the keyboard's initial delay, not
 	 * its rate, so only later gaps are measured. Repeats read in one frame
-	 * share a time and give no gap. */
-	int64_t gap = now_ms - k->last_ms;
-
+	 * share a time and give no gap. A gap too long for a repeat is a
+	 * second tap and starts the measurement over. */
+	gap = now_ms - k->last_ms;
 	k->repeats++;
-	if (k->repeats >= 2 && gap > 0)
-		k->interval_ms = k->interval_ms == 0 ? gap : (k->interval_ms * 3 + gap) / 4;
+	if (k->repeats >= 2 && gap > TERM_HOLD_REPEAT_GAP_MAX_MS) {
+		k->interval_ms = 0;
+		k->steady = 0;
+	} else if (k->repeats >= 2 && gap > 0) {
+		if (k->interval_ms != 0 && term_gap_fits(gap, k->interval_ms)) {
+			k->interval_ms = (k->interval_ms * 3 + gap) / 4;
+			k->steady++;
+		} else {
+			k->interval_ms = gap;
+			k->steady = 1;
+		}
+	}
 	k->last_ms = now_ms;
-	if (k->interval_ms == 0)
-		k->until_ms = now_ms + TERM_HOLD_REPEAT_DEFAULT_MS;
-	else
-		k->until_ms = now_ms + term_clamp_ms(2 * k->interval_ms,
-						     TERM_HOLD_REPEAT_MIN_MS,
-						     TERM_HOLD_REPEAT_MAX_MS);
+
+	window = k->interval_ms == 0 ? TERM_HOLD_REPEAT_DEFAULT_MS :
+		 term_clamp_ms(2 * k->interval_ms, TERM_HOLD_REPEAT_MIN_MS,
+			       TERM_HOLD_REPEAT_MAX_MS);
+	/* Until two gaps agree, a press may be a second tap, which must not
+	 * end the hold sooner than the first press alone would. */
+	if (k->steady >= 2 || now_ms + window > k->until_ms)
+		k->until_ms = now_ms + window;
 }
 
 void term_hold_clear(struct term_hold *h)

@@ -21,6 +21,7 @@
 #include "core.h"
 #include "ctrl.h"
 #include "plot.h"
+#include "rec.h"
 #include "rng.h"
 #include "store.h"
 #include "term.h"
@@ -33,8 +34,8 @@
 /* How long the training panel stays after training at 1x, before the next
  * round starts. */
 #define UI_BETWEEN_MS 1500
-/* Frames kept in memory before they are appended to the open round. */
-#define UI_REC_BATCH 256
+/* How long a notice (a round the save did not take) stays on screen. */
+#define UI_NOTICE_NS (8 * (int64_t)1000000000)
 /* Model versions and rounds kept for the panel's curves. */
 #define UI_HISTORY_MAX 256
 #define UI_ROUNDS_MAX 1024
@@ -131,13 +132,16 @@ struct ui_app {
 	char right_name[CTRL_NAME_MAX];
 	char version[32];		/* the AI's model version, as shown */
 
-	/* Recording: one session per run, one transaction per round. */
+	/* Recording: one session per run; each round is written in one short
+	 * transaction at its end (rec.h), so the save stays free for other
+	 * processes during play. */
 	struct store *store;
 	int64_t session_id;
+	struct rec rec;
 	int32_t round_number;		/* rounds begun in this session */
-	struct store_frame batch[UI_REC_BATCH];
-	size_t n_batch;
 	char error[STORE_MSG_MAX];	/* a failure that ends the run */
+	char notice[STORE_MSG_MAX + 64];	/* a dropped round, shown on the HUD */
+	int64_t notice_until_ns;
 
 	/* Loop state. */
 	enum ui_screen screen;
@@ -157,6 +161,7 @@ struct ui_app {
 	double train_ms;		/* fit time so far in this run */
 	int64_t drawn_ns;		/* last redraw during training */
 	char train_line[256];		/* what training is doing or did */
+	char train_short[64];		/* the same for a narrow panel */
 };
 
 static void ui_draw(struct ui_app *a);
@@ -183,8 +188,8 @@ static void ui_play_help(void)
 	fputs(cli_net_options_help, stdout);
 	puts("  -h, --help      show this help\n"
 	     "\n"
-	     "Needs a terminal of at least 40x15 on stdin and stdout. NO_COLOR turns\n"
-	     "colours off.");
+	     "Needs a terminal of at least 40x15 on stdin and stdout. NO_COLOR set to a\n"
+	     "non-empty value turns colours off.");
 }
 
 static void ui_watch_help(void)
@@ -378,65 +383,52 @@ static int ui_rec_begin_session(struct ui_app *a)
 		 a->cfg.points_to_win, a->opts.mode == UI_MODE_PLAY ? "play" : "watch");
 	if (store_session_begin(a->store, &s, &a->session_id) != STORE_OK)
 		return ui_fail(a, "starting the session failed");
+	rec_init(&a->rec, a->store, a->session_id);
 	return 0;
 }
 
-static int ui_rec_begin_round(struct ui_app *a)
+static void ui_rec_begin_round(struct ui_app *a)
 {
-	int64_t round_id;
-
 	a->round_number++;
-	if (store_round_begin(a->store, a->session_id, a->round_number, &round_id) != STORE_OK)
-		return ui_fail(a, "starting a round in the save failed");
-	return 0;
+	rec_round_begin(&a->rec, a->round_number);
 }
 
-static int ui_rec_flush(struct ui_app *a)
+/* Shows why round number was not saved. The game goes on: a save shared
+ * with another process may stay locked past the busy timeout, and losing
+ * one round is better than ending the match. */
+static void ui_rec_dropped(struct ui_app *a, int32_t number, enum store_status st)
 {
-	enum store_status st;
-
-	if (a->n_batch == 0)
-		return 0;
-	st = store_round_append(a->store, a->batch, a->n_batch);
-	a->n_batch = 0;
-	if (st != STORE_OK)
-		return ui_fail(a, "recording frames failed");
-	return 0;
+	if (st == STORE_ERR_BUSY)
+		snprintf(a->notice, sizeof a->notice,
+			 "round %d not saved: another process held the save too long", number);
+	else
+		snprintf(a->notice, sizeof a->notice, "round %d not saved (%s): %s", number,
+			 store_status_name(st), store_errmsg(a->store));
+	a->notice_until_ns = term_now_ns() + UI_NOTICE_NS;
 }
 
 /* Records the state before a step with the moves chosen from it. */
-static int ui_rec_frame(struct ui_app *a, enum core_move left, enum core_move right)
+static void ui_rec_frame(struct ui_app *a, enum core_move left, enum core_move right)
 {
-	struct store_frame *f = &a->batch[a->n_batch++];
+	int32_t number = a->rec.number;
+	bool open = a->rec.open;
 
-	f->ball_x = (float)a->st.ball.x;
-	f->ball_y = (float)a->st.ball.y;
-	f->ball_vx = (float)a->st.ball.vx;
-	f->ball_vy = (float)a->st.ball.vy;
-	f->left_y = (float)a->st.paddle_y[CORE_LEFT];
-	f->right_y = (float)a->st.paddle_y[CORE_RIGHT];
-	f->move_left = (uint8_t)left;
-	f->move_right = (uint8_t)right;
-	if (a->n_batch == UI_REC_BATCH)
-		return ui_rec_flush(a);
-	return 0;
+	if (rec_frame(&a->rec, &a->st, left, right) != STORE_OK && open) {
+		snprintf(a->notice, sizeof a->notice,
+			 "round %d not saved: out of memory for its frames", number);
+		a->notice_until_ns = term_now_ns() + UI_NOTICE_NS;
+	}
 }
 
-static int ui_rec_end_round(struct ui_app *a)
+/* Writes the round that just ended. A failure drops that round only. */
+static void ui_rec_end_round(struct ui_app *a)
 {
-	enum core_result r = a->st.last_result;
-	struct store_round_result res = {
-		.winner = r == CORE_RESULT_LEFT ? STORE_WINNER_LEFT :
-			  r == CORE_RESULT_RIGHT ? STORE_WINNER_RIGHT : STORE_WINNER_DRAW,
-		.returns_left = (int)a->st.returns[CORE_LEFT],
-		.returns_right = (int)a->st.returns[CORE_RIGHT],
-	};
+	int32_t number = a->rec.number;
+	bool open = a->rec.open;
+	enum store_status st = rec_round_end(&a->rec, a->st.last_result, a->st.returns);
 
-	if (ui_rec_flush(a) != 0)
-		return -1;
-	if (store_round_end(a->store, &res) != STORE_OK)
-		return ui_fail(a, "saving the round failed");
-	return 0;
+	if (open && st != STORE_OK)
+		ui_rec_dropped(a, number, st);
 }
 
 /* Ends the run's recording: an unfinished round is rolled back, so the save
@@ -445,8 +437,7 @@ static void ui_rec_close(struct ui_app *a)
 {
 	if (!a->store)
 		return;
-	a->n_batch = 0;
-	store_round_abort(a->store);
+	rec_free(&a->rec);
 	if (a->session_id != 0 && store_session_end(a->store, a->session_id) != STORE_OK &&
 	    a->error[0] == '\0')
 		snprintf(a->error, sizeof a->error, "closing the session failed: %s",
@@ -535,14 +526,19 @@ static void ui_on_epoch(void *user, const struct train_epoch *e)
 	a->train_ms += e->duration_ms;
 	if (a->agent_opts.train_ms > 0)
 		a->train_progress = fmin(1.0, a->train_ms / a->agent_opts.train_ms);
-	if (isnan(e->val_loss))
+	if (isnan(e->val_loss)) {
 		snprintf(a->train_line, sizeof a->train_line,
 			 "epoch %d: train loss %.3f acc %.2f (no held-out rounds yet)",
 			 e->epoch, e->train_loss, e->train_acc);
-	else
+		snprintf(a->train_short, sizeof a->train_short, "epoch %d: loss %.3f",
+			 e->epoch, e->train_loss);
+	} else {
 		snprintf(a->train_line, sizeof a->train_line,
 			 "epoch %d: train loss %.3f acc %.2f, val loss %.3f acc %.2f",
 			 e->epoch, e->train_loss, e->train_acc, e->val_loss, e->val_acc);
+		snprintf(a->train_short, sizeof a->train_short, "epoch %d: val loss %.3f",
+			 e->epoch, e->val_loss);
+	}
 	if (now - a->drawn_ns < UI_FRAME_NS)
 		return;
 	a->drawn_ns = now;
@@ -559,27 +555,37 @@ static void ui_train(struct ui_app *a)
 	a->train_progress = 0;
 	a->train_ms = 0;
 	snprintf(a->train_line, sizeof a->train_line, "training on the saved rounds...");
+	snprintf(a->train_short, sizeof a->train_short, "training...");
 	a->drawn_ns = term_now_ns();
 	ui_draw(a);
 
 	agent_train(a->agent, &rep);
 	a->train_progress = 1.0;
-	if (rep.status == AGENT_OK && isnan(rep.val_loss))
+	if (rep.status == AGENT_OK && isnan(rep.val_loss)) {
 		snprintf(a->train_line, sizeof a->train_line,
 			 "v%lld plays: %zu round%s, %d epoch%s, no held-out rounds yet",
 			 (long long)rep.model_id, rep.rounds, rep.rounds == 1 ? "" : "s",
 			 rep.epochs, rep.epochs == 1 ? "" : "s");
-	else if (rep.status == AGENT_OK)
+		snprintf(a->train_short, sizeof a->train_short, "v%lld plays (%s)",
+			 (long long)rep.model_id, rep.promoted ? "promoted" : "not promoted");
+	} else if (rep.status == AGENT_OK) {
 		snprintf(a->train_line, sizeof a->train_line,
 			 "v%lld val loss %.3f acc %.2f (%s), %zu round%s, %d epoch%s",
 			 (long long)rep.model_id, rep.val_loss, rep.val_acc,
 			 rep.promoted ? "promoted" : "not promoted",
 			 rep.rounds, rep.rounds == 1 ? "" : "s", rep.epochs, rep.epochs == 1 ? "" : "s");
-	else if (rep.status == AGENT_ERR_NO_DATA)
+		snprintf(a->train_short, sizeof a->train_short, "v%lld val loss %.3f (%s)",
+			 (long long)rep.model_id, rep.val_loss,
+			 rep.promoted ? "promoted" : "not promoted");
+	} else if (rep.status == AGENT_ERR_NO_DATA) {
 		snprintf(a->train_line, sizeof a->train_line, "no labelled frames yet: play on");
-	else
+		snprintf(a->train_short, sizeof a->train_short, "no labelled frames yet");
+	} else {
 		snprintf(a->train_line, sizeof a->train_line, "training failed (%s): %.200s",
 			 agent_status_name(rep.status), rep.note);
+		snprintf(a->train_short, sizeof a->train_short, "training failed (%s)",
+			 agent_status_name(rep.status));
+	}
 	ui_update_version(a);
 	ui_load_versions(a);
 }
@@ -587,8 +593,7 @@ static void ui_train(struct ui_app *a)
 /* Called after the step that ended a round or the match. */
 static void ui_round_over(struct ui_app *a, int64_t now_ns)
 {
-	if (ui_rec_end_round(a) != 0)
-		return;
+	ui_rec_end_round(a);
 	ui_note_round(a);
 	a->screen = UI_SCREEN_BETWEEN;
 	a->train_progress = 0;
@@ -632,8 +637,7 @@ static bool ui_step(struct ui_app *a, int64_t now_ns)
 		ctrl_human_set(&a->left, term_hold_move(&a->hold, now_ns / 1000000));
 	ml = ctrl_decide(&a->left, &a->st, &a->cfg);
 	mr = ctrl_decide(&a->right, &a->st, &a->cfg);
-	if (ui_rec_frame(a, ml, mr) != 0)
-		return true;
+	ui_rec_frame(a, ml, mr);
 
 	ev = core_step(&a->st, &a->cfg, ml, mr);
 	if (ev & (CORE_EV_POINT_LEFT | CORE_EV_POINT_RIGHT | CORE_EV_DRAW)) {
@@ -684,19 +688,24 @@ static void ui_change_speed(struct ui_app *a, double factor)
 {
 	if (a->opts.mode != UI_MODE_WATCH)
 		return;
+	/* The steps run 1x, 2x, ... 512x, 1000x, max and back the same way,
+	 * so that the top fixed speed is reachable from the keys. */
 	if (a->opts.speed_max) {
-		if (factor > 1)
-			return;
-		a->speed = UI_SPEED_MAX;
+		if (factor < 1) {
+			a->opts.speed_max = false;
+			a->speed = UI_SPEED_MAX;
+		}
+		return;
 	}
-	a->opts.speed_max = false;
+	if (factor > 1 && a->speed >= UI_SPEED_MAX) {
+		a->opts.speed_max = true;
+		return;
+	}
 	a->speed *= factor;
 	if (a->speed < 1.0)
 		a->speed = 1.0;
-	if (a->speed > UI_SPEED_MAX) {
+	if (a->speed > UI_SPEED_MAX)
 		a->speed = UI_SPEED_MAX;
-		a->opts.speed_max = true;
-	}
 }
 
 static void ui_on_key(struct ui_app *a, wint_t ch, bool fkey, int64_t now_ms)
@@ -952,6 +961,10 @@ static void ui_sparkline(const struct ui_app *a, int y, int x, int w, const doub
 
 /* ---- screen ------------------------------------------------------------- */
 
+/* The widest line of the help; with the box and a margin it fits in
+ * UI_MIN_COLS. */
+#define UI_HELP_TEXT_W 34
+
 /* Screen layout for a terminal of rows x cols: HUD on row 0, the field's box
  * from row 1 to rows - 2, the probability bars on the last row. */
 struct ui_layout {
@@ -987,10 +1000,11 @@ static void ui_layout(struct ui_layout *l, int rows, int cols)
 		l->fw = cols - l->pw - 3;
 		return;
 	}
-	l->pw = cols - 4 < 76 ? cols - 4 : 76;
-	l->ph = rows - 2 < 18 ? rows - 2 : 18;
-	l->py = (rows - l->ph) / 2;
-	l->px = (cols - l->pw) / 2;
+	/* Inside the field's box, so the panel never covers its frame. */
+	l->pw = l->fw - 2 < 76 ? l->fw - 2 : 76;
+	l->ph = l->fh < 18 ? l->fh : 18;
+	l->py = l->fy + (l->fh - l->ph) / 2;
+	l->px = l->fx + (l->fw - l->pw) / 2;
 }
 
 static int ui_field_col(const struct ui_layout *l, double x)
@@ -1145,6 +1159,23 @@ static void ui_draw_probs(const struct ui_app *a, const struct ui_layout *l)
 	}
 }
 
+/* Writes the two charts' titles on row y: each chart is w cells wide, the
+ * second starts 2 cells after the first. A title that does not fit drops its
+ * range rather than show a cut number. */
+static void ui_draw_chart_labels(int y, int x, int w, double loss_lo, double loss_hi)
+{
+	char loss[64];
+
+	snprintf(loss, sizeof loss, "loss (%.2f to %.2f)", loss_lo, loss_hi);
+	if ((int)strlen(loss) > w)
+		snprintf(loss, sizeof loss, "loss %.2f-%.2f", loss_lo, loss_hi);
+	if ((int)strlen(loss) > w)
+		snprintf(loss, sizeof loss, "loss");
+	ui_text(y, x, w, A_NORMAL, "%s", loss);
+	ui_text(y, x + w + 2, w, A_NORMAL, "%s",
+		w >= (int)strlen("accuracy (0-1)") ? "accuracy (0-1)" : "accuracy");
+}
+
 /* The training panel, beside the field or over its middle (ui_layout()). */
 static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 {
@@ -1161,7 +1192,8 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	ui_box(a, y, x, h, w, A_NORMAL);
 	ui_text(y, x + 2, w - 4, A_BOLD, " Training ");
 
-	ui_text(row, ix, iw, A_NORMAL, "%s", a->train_line);
+	ui_text(row, ix, iw, A_NORMAL, "%s",
+		(int)strlen(a->train_line) <= iw ? a->train_line : a->train_short);
 	row++;
 	ui_bar(a, row, ix, iw - 5, a->train_progress, ui_attr(a, UI_PAIR_GOOD, A_BOLD));
 	ui_text(row, ix + iw - 4, 4, A_NORMAL, "%3d%%", (int)lround(a->train_progress * 100));
@@ -1181,14 +1213,15 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 		loss_lo = fmin(loss_lo, fmin(tl[i], vl[i]));
 		loss_hi = fmax(loss_hi, fmax(tl[i], vl[i]));
 	}
-	/* The loss chart spans the measured range, so small changes show. */
+	/* The loss chart spans the measured range, so small changes show. A
+	 * single value gets a span of 1 around it that stays at or above 0,
+	 * because a cross-entropy loss is never negative. */
 	if (!(loss_hi > loss_lo)) {
-		loss_lo = isfinite(loss_lo) ? loss_lo - 0.5 : 0;
+		loss_lo = isfinite(loss_lo) ? fmax(0.0, loss_lo - 0.5) : 0;
 		loss_hi = loss_lo + 1;
 	}
 
-	ui_text(row, ix, chart_w, A_NORMAL, "loss (%.2f to %.2f)", loss_lo, loss_hi);
-	ui_text(row, ix + chart_w + 2, chart_w, A_NORMAL, "accuracy (0-1)");
+	ui_draw_chart_labels(row, ix, chart_w, loss_lo, loss_hi);
 	row++;
 	if (n == 0) {
 		ui_text(row, ix, iw, ui_attr(a, UI_PAIR_DIM, A_DIM), "no model versions in the save yet");
@@ -1197,11 +1230,18 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 		ui_chart(a, row, ix + chart_w + 2, chart_w, chart_h, ta, va, n, 0, 1);
 	}
 	row += chart_h;
-	/* The legend: colours, or in ASCII the point characters. */
-	ui_text(row, ix, iw, A_NORMAL, "last %zu version%s:", n, n == 1 ? "" : "s");
-	ui_text(row, ix + 21, 8, ui_attr(a, UI_PAIR_SERIES0, A_NORMAL), "%strain",
+	/* The legend: colours, or in ASCII the point characters. Its keys
+	 * sit at the right end and keep a space before the border. */
+	int val_x = ix + iw - 6, train_x = val_x - 9;
+	char last[32];
+
+	snprintf(last, sizeof last, "last %zu version%s:", n, n == 1 ? "" : "s");
+	if ((int)strlen(last) >= train_x - ix)
+		snprintf(last, sizeof last, "last %zu:", n);
+	ui_text(row, ix, train_x - ix - 1, A_NORMAL, "%s", last);
+	ui_text(row, train_x, 8, ui_attr(a, UI_PAIR_SERIES0, A_NORMAL), "%strain",
 		a->caps.utf8 ? "" : "* ");
-	ui_text(row, ix + 30, 6, ui_attr(a, UI_PAIR_SERIES1, A_BOLD), "%sval",
+	ui_text(row, val_x, 5, ui_attr(a, UI_PAIR_SERIES1, A_BOLD), "%sval",
 		a->caps.utf8 ? "" : "o ");
 	row++;
 
@@ -1215,10 +1255,17 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 	if (a->screen == UI_SCREEN_MATCH_OVER) {
 		char msg[96];
 		bool won = a->st.score[CORE_LEFT] > a->st.score[CORE_RIGHT];
+		unsigned you = a->st.score[CORE_LEFT], ai = a->st.score[CORE_RIGHT];
 
-		snprintf(msg, sizeof msg, "%s %u-%u.  r: rematch   q: quit",
-			 won ? "You win" : "The AI wins", a->st.score[CORE_LEFT],
-			 a->st.score[CORE_RIGHT]);
+		/* Spaces on both sides, as on the other message of this border;
+		 * the shorter forms keep the score and the keys whole. */
+		snprintf(msg, sizeof msg, " %s %u-%u.  r: rematch   q: quit ",
+			 won ? "You win" : "The AI wins", you, ai);
+		if ((int)strlen(msg) > w - 4)
+			snprintf(msg, sizeof msg, " %s %u-%u. r: rematch, q: quit ",
+				 won ? "You win" : "AI wins", you, ai);
+		if ((int)strlen(msg) > w - 4)
+			snprintf(msg, sizeof msg, " %s %u-%u  r/q ", won ? "Won" : "Lost", you, ai);
 		ui_text_centre(y + h - 1, x + 1, w - 2, A_BOLD | A_REVERSE, msg);
 	} else if (a->screen == UI_SCREEN_BETWEEN) {
 		ui_text_centre(y + h - 1, x + 1, w - 2, ui_attr(a, UI_PAIR_DIM, A_DIM),
@@ -1228,31 +1275,37 @@ static void ui_draw_panel(const struct ui_app *a, const struct ui_layout *l)
 
 static void ui_draw_help(const struct ui_app *a, const struct ui_layout *l)
 {
+	/* Lines of at most UI_HELP_TEXT_W characters, so that the box fits a
+	 * terminal of UI_MIN_COLS x UI_MIN_ROWS. */
 	static const char *const play_lines[] = {
-		"W / Up      move up",
-		"S / Down    move down",
-		"P / Space   pause",
-		"? / H       this help",
-		"Q / Esc     quit (the match is saved)",
-		"R           rematch, once a match is over",
+		"W, Up     move up",
+		"S, Down   move down",
+		"P, Space  pause; between rounds",
+		"          Space skips the wait",
+		"?, H      this help",
+		"Q, Esc    quit (drops the round)",
 		"",
-		"You play left; the AI right. It trains",
-		"on every round between rounds.",
+		"After a match: R, Y or Enter",
+		"rematch, N or Q quits.",
+		"",
+		"You play left, the AI right; it",
+		"trains between rounds.",
 	};
 	static const char *const watch_lines[] = {
-		"+ / -       faster / slower",
-		"P / Space   pause",
-		"? / H       this help",
-		"Q / Esc     quit (rounds are saved)",
+		"+ / -     faster / slower",
+		"P, Space  pause; between rounds",
+		"          Space skips the wait",
+		"?, H      this help",
+		"Q, Esc    quit (drops the round)",
 		"",
-		"The AI plays right and trains on",
-		"every round between rounds.",
+		"The AI plays right and trains",
+		"between rounds.",
 	};
 	bool play = a->opts.mode == UI_MODE_PLAY;
 	const char *const *lines = play ? play_lines : watch_lines;
 	int n = play ? (int)(sizeof play_lines / sizeof *play_lines) :
 		       (int)(sizeof watch_lines / sizeof *watch_lines);
-	int w = l->cols - 2 < 44 ? l->cols - 2 : 44;
+	int w = l->cols - 2 < UI_HELP_TEXT_W + 4 ? l->cols - 2 : UI_HELP_TEXT_W + 4;
 	int h = n + 2 < l->rows ? n + 2 : l->rows;
 	int y = (l->rows - h) / 2, x = (l->cols - w) / 2;
 
@@ -1267,12 +1320,16 @@ static void ui_draw_too_small(int rows, int cols)
 {
 	char line[64];
 
+	bool narrow = cols < 20;
+
+	/* The narrow form keeps the size needed whole down to 10 columns. */
 	snprintf(line, sizeof line, "%dx%d", cols, rows);
 	for (int r = 0; r < rows; r++)
 		mvhline(r, 0, ' ', cols);
-	ui_text_centre(rows / 2 - 1, 0, cols, A_BOLD, "Terminal too small:");
+	ui_text_centre(rows / 2 - 1, 0, cols, A_BOLD, narrow ? "Too small" : "Terminal too small:");
 	ui_text_centre(rows / 2, 0, cols, A_NORMAL, line);
-	snprintf(line, sizeof line, "enlarge it to %dx%d", UI_MIN_COLS, UI_MIN_ROWS);
+	snprintf(line, sizeof line, narrow ? "need %dx%d" : "enlarge it to %dx%d", UI_MIN_COLS,
+		 UI_MIN_ROWS);
 	ui_text_centre(rows / 2 + 1, 0, cols, A_NORMAL, line);
 }
 
@@ -1294,6 +1351,11 @@ static void ui_draw(struct ui_app *a)
 	ui_draw_hud(a, &l);
 	ui_draw_field(a, &l);
 	ui_draw_probs(a, &l);
+	if (a->notice[0] && term_now_ns() < a->notice_until_ns) {
+		mvhline(rows - 1, 0, ' ', cols);
+		ui_text(rows - 1, 0, cols, ui_attr(a, UI_PAIR_WARN, A_BOLD) | A_BOLD, "%s",
+			a->notice);
+	}
 	if (l.side || a->screen != UI_SCREEN_PLAY)
 		ui_draw_panel(a, &l);
 	if (a->paused && !a->help)

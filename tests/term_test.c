@@ -76,13 +76,61 @@ Test(term_hold, window_capped)
 
 	term_hold_press(&h, TERM_DIR_UP, t);
 	t += 300;
-	term_hold_press(&h, TERM_DIR_UP, t);
-	t += 140;	/* 2 x 140 ms is above the cap */
-	term_hold_press(&h, TERM_DIR_UP, t);
+	for (int i = 0; i < 6; i++, t += 140)	/* 2 x 140 ms is above the cap */
+		term_hold_press(&h, TERM_DIR_UP, t);
+	t -= 140;
 	cr_assert_eq(term_hold_move(&h, t + TERM_HOLD_REPEAT_MAX_MS - 1), CORE_MOVE_UP,
 		     "released before the capped window ended");
 	cr_assert_eq(term_hold_move(&h, t + TERM_HOLD_REPEAT_MAX_MS), CORE_MOVE_STAY,
 		     "window exceeds TERM_HOLD_REPEAT_MAX_MS");
+}
+
+Test(term_hold, second_tap_keeps_first_window)
+{
+	struct term_hold h = { 0 };
+
+	term_hold_press(&h, TERM_DIR_DOWN, 0);
+	term_hold_press(&h, TERM_DIR_DOWN, 120);
+	cr_assert_eq(term_hold_move(&h, TERM_HOLD_FIRST_MS - 1), CORE_MOVE_DOWN,
+		     "a second tap at 120 ms ended the hold before the first tap's window");
+	term_hold_press(&h, TERM_DIR_DOWN, 240);
+	cr_assert_eq(term_hold_move(&h, TERM_HOLD_FIRST_MS - 1), CORE_MOVE_DOWN,
+		     "a third tap at 240 ms ended the hold before the first tap's window");
+}
+
+Test(term_hold, late_first_repeat_does_not_stall)
+{
+	struct term_hold h = { 0 };
+	int64_t next = 660;	/* the X server's default repeat delay */
+
+	/* Repeats every 40 ms from 660 ms; checked at every ms. */
+	term_hold_press(&h, TERM_DIR_UP, 0);
+	for (int64_t now = 0; now < 660 + 20 * 40; now++) {
+		if (now == next) {
+			term_hold_press(&h, TERM_DIR_UP, now);
+			next += 40;
+		}
+		cr_assert_eq(term_hold_move(&h, now), CORE_MOVE_UP,
+			     "the held key stopped at %lld ms", (long long)now);
+	}
+}
+
+Test(term_hold, long_gap_is_a_tap)
+{
+	struct term_hold h = { 0 };
+	const struct term_hold_key *k = &h.key[TERM_DIR_UP];
+
+	/* Steady 100 ms repeats hold the key for 200 ms after each. */
+	term_hold_press(&h, TERM_DIR_UP, 0);
+	for (int64_t t = 500; t <= 800; t += 100)
+		term_hold_press(&h, TERM_DIR_UP, t);
+	cr_assert_geq(k->steady, 2, "agreeing gaps make a cadence, got %u", k->steady);
+	/* 180 ms is too slow for a repeat: a tap, which restarts the count. */
+	term_hold_press(&h, TERM_DIR_UP, 980);
+	cr_assert_eq(k->steady, 0, "a 180 ms gap was taken as a repeat");
+	cr_assert_eq(k->interval_ms, 0, "a 180 ms gap was measured as the repeat interval");
+	cr_assert_eq(term_hold_move(&h, 980 + TERM_HOLD_REPEAT_DEFAULT_MS - 1), CORE_MOVE_UP,
+		     "the tap did not hold the key for the default repeat window");
 }
 
 Test(term_hold, same_frame_repeats_do_not_shrink_window)

@@ -256,25 +256,28 @@ Test(train, promotion_rule)
 {
 	char note[256];
 
-	cr_assert(train_should_promote(0.50, 0.50, 0.05, note, sizeof note),
+	cr_assert(train_should_promote(0.50, 0.50, true, 0.05, note, sizeof note),
 		  "an equal loss is promoted");
 	cr_assert(strstr(note, "promoted") == note, "note starts with the decision: %s", note);
-	cr_assert(train_should_promote(0.52, 0.50, 0.05, note, sizeof note),
+	cr_assert(train_should_promote(0.52, 0.50, true, 0.05, note, sizeof note),
 		  "4%% worse is within a 5%% margin");
 	cr_assert(strstr(note, "by less than 5%") != NULL, "note names the margin: %s", note);
-	cr_assert(train_should_promote(0.30, 0.50, 0.05, note, sizeof note),
+	cr_assert(train_should_promote(0.30, 0.50, true, 0.05, note, sizeof note),
 		  "a better loss is promoted");
 	cr_assert(strstr(note, "not above the parent's 0.5000") != NULL,
 		  "a fallen loss is not called within the margin: %s", note);
-	cr_assert_not(train_should_promote(0.53, 0.50, 0.05, note, sizeof note),
+	cr_assert_not(train_should_promote(0.53, 0.50, true, 0.05, note, sizeof note),
 		      "6%% worse is past a 5%% margin");
 	cr_assert(strstr(note, "not promoted") == note, "note says not promoted: %s", note);
 	cr_assert(strstr(note, "0.5000") != NULL, "note names the parent's loss: %s", note);
-	cr_assert_not(train_should_promote(0.51, 0.50, 0.0, note, sizeof note),
+	cr_assert_not(train_should_promote(0.51, 0.50, true, 0.0, note, sizeof note),
 		      "with no margin any rise blocks promotion");
-	cr_assert(train_should_promote(NAN, 0.50, 0.05, note, sizeof note),
-		  "without a val loss there is nothing to compare");
-	cr_assert(strstr(note, "no held-out") != NULL, "note explains: %s", note);
-	cr_assert(train_should_promote(0.5, NAN, 0.05, note, sizeof note),
-		  "without a parent's loss there is nothing to compare");
+	cr_assert_not(train_should_promote(NAN, 0.50, true, 0.05, note, sizeof note),
+		      "without a val loss an unchecked version does not replace its parent");
+	cr_assert(strstr(note, "not promoted: no held-out") == note, "note explains: %s", note);
+	cr_assert_not(train_should_promote(0.5, NAN, true, 0.05, note, sizeof note),
+		      "without the parent's loss there is nothing to compare with");
+	cr_assert(train_should_promote(NAN, NAN, false, 0.05, note, sizeof note),
+		  "a first version without held-out rounds is promoted");
+	cr_assert(strstr(note, "promoted: first version") == note, "note explains: %s", note);
 }

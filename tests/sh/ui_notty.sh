@@ -1,7 +1,7 @@
 #!/bin/sh
 # ui: play and watch need a terminal on stdin and stdout; without one they
 # print one line and exit with status 2. Start-up failures with a terminal
-# (an unknown TERM, a model version not in the save) print one line, exit
+# (an unknown TERM, TERM=dumb, a model version not in the save) print one line, exit
 # with status 1 and record no session.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${TTYPONG_BIN:-$ROOT/ttypong}
@@ -51,8 +51,13 @@ expect 2 1 "TERM='no-such-terminal'"
 in_terminal 3 "\"$BIN\" watch --model 999 --db \"$TMP/model.db\" 2>\"$TMP/err.3\"" >/dev/null
 expect 3 1 '999'
 
+# TERM=dumb is a known type, but it cannot move the cursor to draw a field.
+in_terminal 4 "env TERM=dumb \"$BIN\" play --db \"$TMP/dumb.db\" 2>\"$TMP/err.4\"" >/dev/null
+expect 4 1 "TERM='dumb' is unknown or unusable"
+[ "$(wc -l <"$TMP/err.4")" -eq 1 ] || { echo "FAIL: TERM=dumb printed more than one line"; exit 1; }
+
 if command -v sqlite3 >/dev/null 2>&1; then
-	for db in term model; do
+	for db in term model dumb; do
 		[ "$(sqlite3 "$TMP/$db.db" 'SELECT count(*) FROM sessions')" = 0 ] ||
 			{ echo "FAIL: a session was recorded although the UI never started ($db)"; exit 1; }
 	done

@@ -27,7 +27,7 @@ sleep 0.3
 
 tm send-keys -t test '?'
 wait_for 'Help'
-screen | grep -q 'Q / Esc' || fail "help lists no quit key"
+screen | grep -q 'Q, Esc' || fail "help lists no quit key"
 a=$(screen)
 sleep 0.4
 [ "$a" = "$(screen)" ] || fail "the game ran behind the help"

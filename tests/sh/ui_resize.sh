@@ -20,6 +20,11 @@ a=$(screen)
 sleep 0.5
 [ "$a" = "$(screen)" ] || fail "the screen changed while too small"
 
+# At 10x5 a shorter message keeps the needed size whole.
+tm resize-window -t test -x 10 -y 5
+wait_for '^ *Too small'
+screen | grep -q 'need 40x15' || fail "the message at 10x5 does not name the minimum size"
+
 tm resize-window -t test -x 80 -y 24
 wait_for '^└─{78}┘$'
 screen | grep -q 'Terminal too small' && fail "the message stayed after growing"

@@ -1,6 +1,8 @@
 #!/bin/sh
 # ui: Ctrl-C ends play with status 130, and a crash (SIGSEGV, SIGABRT) still
-# restores the terminal before the process dies of the signal.
+# restores the terminal before the process dies of the signal. Signals that
+# end a process by default and that the game has no use for (SIGUSR1,
+# SIGALRM, SIGUSR2) end it cleanly too; SIGPIPE is ignored.
 . "$(dirname "$0")/ui_lib.inc"
 
 sane() {
@@ -29,4 +31,26 @@ for sig in SEGV ABRT; do
 	wait_exit "$want"
 	sane "SIG$sig"
 done
+
+# Signal numbers from Python, since sh's kill -l does not map names.
+for sig in USR1 ALRM USR2; do
+	stop_server
+	start 80 24 "$BIN" play --db "$DB"
+	wait_for '^You 0 : 0 AI'
+	kill -$sig "$(game_pid)"
+	want=$((128 + $(python3 -c "import signal; print(signal.SIG$sig.value)")))
+	wait_exit "$want"
+	sane "SIG$sig"
+done
+[ "$(sql "SELECT count(*) FROM (SELECT ended_ms FROM sessions ORDER BY id DESC LIMIT 3) WHERE ended_ms IS NULL")" = 0 ] ||
+	fail "a signal left a session open"
+
+stop_server
+start 80 24 "$BIN" play --db "$DB"
+wait_for '^You 0 : 0 AI'
+kill -PIPE "$(game_pid)"
+sleep 0.5
+screen | grep -q '^EXIT=' && fail "SIGPIPE ended the game"
+tm send-keys -t test q
+wait_exit 0
 exit 0

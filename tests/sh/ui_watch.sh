@@ -2,7 +2,8 @@
 # ui: watch --speed max plays round after round, trains between them,
 # records them as a watch session, and q stops it with status 0; watch
 # --opponent self puts the network on both sides; with --mc the bars show
-# each probability's spread over the MC-dropout passes.
+# each probability's spread over the MC-dropout passes; + and - step the
+# speed through 1000x between 512x and max.
 . "$(dirname "$0")/ui_lib.inc"
 
 start 80 24 "$BIN" watch --speed max --db "$DB"
@@ -24,6 +25,21 @@ tm send-keys -t test q
 wait_exit 0
 [ "$(sql "SELECT left_ctrl || ',' || right_ctrl FROM sessions ORDER BY id DESC LIMIT 1")" = "net,net" ] ||
 	fail "the self session is not recorded as net against net"
+
+# The speed keys step through 1000x on the way to and from max.
+stop_server
+start 80 24 "$BIN" watch --speed 512 --db "$DB"
+wait_for 'speed 512x'
+tm send-keys -t test +
+wait_for 'speed 1000x'
+tm send-keys -t test +
+wait_for 'speed max'
+tm send-keys -t test -
+wait_for 'speed 1000x'
+tm send-keys -t test -
+wait_for 'speed 500x'
+tm send-keys -t test q
+wait_exit 0
 
 # MC dropout: "±N" follows each percentage while the ball is in play.
 stop_server
