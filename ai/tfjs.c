@@ -1464,10 +1464,17 @@ static int tfjs_assign(struct tfjs_import *imp, struct nn_model *m, int li,
 		return tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weights manifest entries %d and %d both set layer %d '%s' %s",
 				 imp->path, *slot, e->index, l->position, l->desc.name, what);
 
+	/* A NaN or infinity would make every prediction NaN; misaligned data
+	 * (a shard listed twice, a wrong offset) often shows up here too. */
 	dst = is_kernel ? nn_kernel(m, li) : nn_bias(m, li);
 	assert(dst);
-	for (long k = 0; k < e->elements; k++)
+	for (long k = 0; k < e->elements; k++) {
 		dst[k] = tfjs_get_float(imp->data + e->offset + 4 * (size_t)k);
+		if (!isfinite(dst[k]))
+			return tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weight '%s' of layer %d '%s' element %ld is %s; weights must be finite",
+					 imp->path, e->name, l->position, l->desc.name, k,
+					 isnan(dst[k]) ? "NaN" : dst[k] > 0 ? "infinite" : "-infinite");
+	}
 	*slot = e->index;
 	return TFJS_OK;
 }

@@ -410,6 +410,42 @@ Test(tfjs, malformed_models_rejected)
 	}
 }
 
+/* Patches float k of test_dir/w.bin (base weights) to the bit pattern u. */
+static void patch_weight(size_t k, uint32_t u)
+{
+	unsigned char b[4] = { (unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16),
+			       (unsigned char)(u >> 24) };
+	FILE *f = fopen(in_test_dir("w.bin"), "r+b");
+
+	cr_assert_not_null(f, "cannot open w.bin");
+	cr_assert_eq(fseek(f, (long)(k * 4), SEEK_SET), 0, "seek in w.bin");
+	cr_assert_eq(fwrite(b, 1, 4, f), 4u, "patch w.bin");
+	fclose(f);
+}
+
+Test(tfjs, non_finite_weights_rejected)
+{
+	static const struct { size_t at; uint32_t bits; const char *message; } cases[] = {
+		{ 0, 0x7fc00000u, "weight 'd1/kernel' of layer 1 'd1' element 0 is NaN" },
+		{ 29, 0x7f800000u, "weight 'd2/kernel' of layer 3 'd2' element 1 is infinite" },
+		{ 42, 0xff800000u, "weight 'd2/bias' of layer 3 'd2' element 2 is -infinite" },
+	};
+
+	write_text(in_test_dir("model.json"), base_json);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nn_model *m = NULL;
+		struct tfjs_error err;
+
+		write_base_weights("w.bin", BASE_FLOATS * 4);
+		patch_weight(cases[i].at, cases[i].bits);
+		cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_WEIGHTS,
+			     "case %zu: status (%s)", i, err.message);
+		cr_assert_null(m, "case %zu: a model was returned", i);
+		cr_assert(strstr(err.message, cases[i].message), "case %zu: message '%s' lacks '%s'",
+			  i, err.message, cases[i].message);
+	}
+}
+
 Test(tfjs, rejects_non_object_json)
 {
 	struct nn_model *m = NULL;
