@@ -291,13 +291,99 @@ static int tfjs_dir_is_empty(const char *dir)
 	return empty;
 }
 
+/* Returns 1 if path is a regular file and web_path one too, or both are
+ * directories and this holds for every entry under path; else 0 with the
+ * first other entry's path in bad. web_path may be NULL (no web page). */
+static int tfjs_is_web_entry(const char *path, const char *web_path, char *bad, size_t cap)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct stat sa, sb;
+	struct dirent *e;
+	int ok = 1;
+	DIR *d;
+
+	snprintf(bad, cap, "%s", path);
+	if (!web_path || lstat(path, &sa) != 0 || lstat(web_path, &sb) != 0)
+		return 0;
+	if (S_ISREG(sa.st_mode) && S_ISREG(sb.st_mode))
+		return 1;
+	if (!S_ISDIR(sa.st_mode) || !S_ISDIR(sb.st_mode) || !(d = opendir(path)))
+		return 0;
+	while (ok && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		ok = snprintf(a, sizeof(a), "%s/%s", path, e->d_name) < (int)sizeof(a) &&
+		     snprintf(b, sizeof(b), "%s/%s", web_path, e->d_name) < (int)sizeof(b) &&
+		     tfjs_is_web_entry(a, b, bad, cap);
+	}
+	closedir(d);
+	return ok;
+}
+
+/* Checks that the existing directory dir may be replaced: it is empty, or it
+ * holds nothing but an earlier ttypong export, that is a model.json carrying
+ * ttypong's metadata, the weight files its manifest lists, and files and
+ * directories that the web page web (may be NULL) also has. Anything else
+ * fails with TFJS_ERR_IO, so that no file ttypong did not write is removed. */
+static int tfjs_check_replaceable(const char *dir, const char *web, struct tfjs_error *err)
+{
+	char path[PATH_MAX], web_path[PATH_MAX], bad[PATH_MAX];
+	unsigned char *text = NULL;
+	json_t *root = NULL, *group, *p;
+	struct dirent *e;
+	struct stat st;
+	size_t len, gi, pi;
+	int rc = TFJS_OK;
+	DIR *d;
+
+	if (tfjs_dir_is_empty(dir) == 1)
+		return TFJS_OK;
+	rc = tfjs_join(path, sizeof(path), dir, TFJS_MODEL_FILE, err);
+	if (!rc && (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    tfjs_read_file(path, &text, &len, NULL) != TFJS_OK ||
+		    !(root = json_loadb((const char *)text, len, 0, NULL)) ||
+		    !json_is_object(json_object_get(json_object_get(root, "userDefinedMetadata"), TFJS_META_KEY))))
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s exists and holds no ttypong export; choose an empty or new directory",
+			       dir);
+	free(text);
+	if (rc)
+		goto out;
+
+	d = opendir(dir);
+	if (!d) {
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: cannot open: %s", dir, strerror(errno));
+		goto out;
+	}
+	while (!rc && (e = readdir(d))) {
+		int known = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			    strcmp(e->d_name, TFJS_MODEL_FILE) == 0;
+
+		json_array_foreach(json_object_get(root, "weightsManifest"), gi, group)
+			json_array_foreach(json_object_get(group, "paths"), pi, p)
+				if (json_is_string(p) && strcmp(json_string_value(p), e->d_name) == 0)
+					known = 1;
+		if (known)
+			continue;
+		rc = tfjs_join(path, sizeof(path), dir, e->d_name, err);
+		if (!rc && web)
+			rc = tfjs_join(web_path, sizeof(web_path), web, e->d_name, err);
+		if (!rc && !tfjs_is_web_entry(path, web ? web_path : NULL, bad, sizeof(bad)))
+			rc = tfjs_fail(err, TFJS_ERR_IO, "%s exists and holds %s, which is not part of a ttypong export; choose an empty or new directory",
+				       dir, bad);
+	}
+	closedir(d);
+out:
+	json_decref(root);
+	return rc;
+}
+
 /* Moves the finished directory tmp to dir. An existing dir is first moved
  * aside and removed after the rename, so dir never contains a partial model.
  * Between the two renames dir is briefly absent. */
 static int tfjs_install_dir(const char *tmp, const char *dir, const char *parent,
-			    const char *base, struct tfjs_error *err)
+			    const char *base, const char *web, struct tfjs_error *err)
 {
-	char old[PATH_MAX], probe[PATH_MAX];
+	char old[PATH_MAX];
 	struct stat st;
 	int rc;
 
@@ -312,12 +398,9 @@ static int tfjs_install_dir(const char *tmp, const char *dir, const char *parent
 	if (!S_ISDIR(st.st_mode))
 		return tfjs_fail(err, TFJS_ERR_IO, "%s exists and is not a directory; choose another output path", dir);
 
-	rc = tfjs_join(probe, sizeof(probe), dir, TFJS_MODEL_FILE, err);
+	rc = tfjs_check_replaceable(dir, web, err);
 	if (rc)
 		return rc;
-	if (tfjs_dir_is_empty(dir) != 1 && access(probe, F_OK) != 0)
-		return tfjs_fail(err, TFJS_ERR_IO, "%s exists and contains no %s; choose a new directory or empty it",
-				 dir, TFJS_MODEL_FILE);
 
 	/* mkdtemp reserves a unique name; rename() may replace an empty directory. */
 	if (snprintf(old, sizeof(old), "%s/.%s.old-XXXXXX", parent, base) >= (int)sizeof(old))
@@ -736,7 +819,7 @@ int tfjs_export_dir(struct nn_model *m, const char *dir,
 	if (!rc && chmod(tmp, 0755) != 0)
 		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: %s", tmp, strerror(errno));
 	if (!rc)
-		rc = tfjs_install_dir(tmp, dir, parent, base, err);
+		rc = tfjs_install_dir(tmp, dir, parent, base, web_src, err);
 	if (!rc)
 		have_tmp = 0;
 out:

@@ -210,9 +210,44 @@ Test(tfjs, export_keeps_foreign_dir)
 	cr_assert_eq(mkdir(dir, 0755), 0, "mkdir");
 	write_text(in_test_dir("notes/todo.txt"), "keep me");
 	cr_assert_eq(tfjs_export_dir(m, dir, NULL, NULL, &err), TFJS_ERR_IO, "export into a foreign directory");
-	cr_assert(strstr(err.message, "contains no model.json"), "message: %s", err.message);
+	cr_assert(strstr(err.message, "holds no ttypong export; choose an empty or new directory"), "message: %s", err.message);
 	cr_assert_eq(access(in_test_dir("notes/todo.txt"), F_OK), 0, "the foreign file was removed");
 	cr_assert_eq(count_entries(test_dir), 1, "a temporary directory was left behind");
+	nn_free(m);
+}
+
+/* A directory that merely has a model.json, or an export with files added
+ * to it, is not replaced; an export with the web page is. */
+Test(tfjs, export_replaces_only_own_files)
+{
+	struct nn_model *m = make_model(1);
+	struct tfjs_error err;
+	char web[512];
+
+	snprintf(web, sizeof(web), "%s", in_test_dir("web"));
+	cr_assert_eq(mkdir(in_test_dir("site"), 0755), 0, "mkdir site");
+	write_text(in_test_dir("site/model.json"), "{\"my\": \"own config\"}");
+	write_text(in_test_dir("site/notes.txt"), "keep me");
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("site"), NULL, NULL, &err), TFJS_ERR_IO, "a foreign model.json");
+	cr_assert(strstr(err.message, "holds no ttypong export"), "message: %s", err.message);
+	cr_assert_eq(access(in_test_dir("site/notes.txt"), F_OK), 0, "notes.txt was removed");
+
+	cr_assert_eq(mkdir(web, 0755), 0, "mkdir web");
+	cr_assert_eq(mkdir(in_test_dir("web/vendor"), 0755), 0, "mkdir web/vendor");
+	write_text(in_test_dir("web/index.html"), "<p>page</p>");
+	write_text(in_test_dir("web/vendor/lib.js"), "// lib");
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, web, &err), TFJS_OK, "export: %s", err.message);
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, web, &err), TFJS_OK, "re-export: %s", err.message);
+
+	write_text(in_test_dir("out/vendor/mine.js"), "// mine");
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, web, &err), TFJS_ERR_IO, "an added file");
+	cr_assert(strstr(err.message, "vendor/mine.js, which is not part of a ttypong export"), "message: %s", err.message);
+	cr_assert_eq(access(in_test_dir("out/vendor/mine.js"), F_OK), 0, "mine.js was removed");
+	cr_assert_eq(remove(in_test_dir("out/vendor/mine.js")), 0, "remove mine.js");
+
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, NULL, &err), TFJS_ERR_IO, "page files without the page");
+	cr_assert(strstr(err.message, "index.html") || strstr(err.message, "vendor"), "message: %s", err.message);
+	cr_assert_eq(count_entries(test_dir), 3, "temporary or old directories were left behind");
 	nn_free(m);
 }
 
