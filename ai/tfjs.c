@@ -1338,6 +1338,12 @@ static int tfjs_read_layers(struct tfjs_import *imp, int n_inputs, int n_outputs
 	if (imp->layers[last_dense].desc.units != n_outputs)
 		return tfjs_fail(imp->err, TFJS_ERR_SHAPE, "%s: the model gives %d outputs but ttypong needs %d",
 				 imp->path, imp->layers[last_dense].desc.units, n_outputs);
+
+	/* The game, predict and training read the outputs as class probabilities. */
+	if (imp->layers[last_dense].desc.act != NN_ACT_SOFTMAX)
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: the output layer '%s' has activation %s; ttypong needs softmax over %d classes",
+				 imp->path, imp->layers[last_dense].desc.name,
+				 nn_act_name(imp->layers[last_dense].desc.act), n_outputs);
 	return TFJS_OK;
 }
 

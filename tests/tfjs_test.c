@@ -423,6 +423,10 @@ static const struct bad_case bad_cases[] = {
 	{ "no manifest", "\"weightsManifest\"", "\"weights\"", 172, TFJS_ERR_WEIGHTS, "no weightsManifest" },
 	{ "bad rate", "\"rate\": 0.5", "\"rate\": 1.5", 172, TFJS_ERR_FORMAT, "Dropout needs a \"rate\" in [0, 1)" },
 	{ "no units", "\"units\": 4,", "", 172, TFJS_ERR_FORMAT, "Dense needs a positive integer \"units\"" },
+	{ "linear output", "\"activation\": \"softmax\"", "\"activation\": \"linear\"", 172, TFJS_ERR_UNSUPPORTED,
+	  "model.json: the output layer 'd2' has activation linear; ttypong needs softmax over 3 classes" },
+	{ "sigmoid output", "\"activation\": \"softmax\"", "\"activation\": \"sigmoid\"", 172, TFJS_ERR_UNSUPPORTED,
+	  "the output layer 'd2' has activation sigmoid" },
 };
 
 Test(tfjs, malformed_models_rejected)
