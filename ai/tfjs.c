@@ -54,6 +54,13 @@
  * ttypong trains, and small enough that byte counts cannot overflow. */
 #define TFJS_MAX_ELEMENTS (1L << 28)
 
+/* The largest model.json read (a 6-256-256-3 model's is about 5 KiB), the
+ * largest file of the web page copied, and the largest total of weight data
+ * read when the manifest does not give it (string tensors). */
+#define TFJS_MAX_JSON_BYTES ((size_t)16 << 20)
+#define TFJS_MAX_WEB_BYTES ((size_t)64 << 20)
+#define TFJS_MAX_WEIGHT_BYTES ((size_t)TFJS_MAX_ELEMENTS * 4)
+
 /* The characters that the network library allows in layer names. */
 #define TFJS_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
@@ -146,46 +153,62 @@ static int tfjs_join(char *out, size_t cap, const char *dir, const char *name,
 	return TFJS_OK;
 }
 
-/* Reads a whole file into a new buffer (*buf, freed by the caller) with a
- * terminating NUL byte not counted in *len. */
-static int tfjs_read_file(const char *path, unsigned char **buf, size_t *len,
-			  struct tfjs_error *err)
+/* Reads a whole regular file of at most max_len bytes into a new buffer
+ * (*buf, freed by the caller) with a terminating NUL byte not counted in
+ * *len. FIFOs, devices and directories fail with TFJS_ERR_IO without being
+ * read (the open does not block on a FIFO), and so does a larger file. */
+static int tfjs_read_file(const char *path, size_t max_len, unsigned char **buf,
+			  size_t *len, struct tfjs_error *err)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	unsigned char *data = NULL;
-	size_t cap = 0, n = 0;
+	struct stat st;
+	size_t n = 0;
 	int rc = TFJS_OK;
 
 	*buf = NULL;
 	*len = 0;
-	if (!f) {
+	if (fd < 0) {
 		int e = errno;
 
 		tfjs_fail(err, TFJS_ERR_IO, "%s: cannot open: %s", path, strerror(e));
 		errno = e;	/* callers may name the cause in their own message */
 		return TFJS_ERR_IO;
 	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: not a regular file", path);
+		errno = EINVAL;
+		goto out;
+	}
+	if ((unsigned long long)st.st_size > max_len) {
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: %lld bytes, more than the %zu allowed",
+			       path, (long long)st.st_size, max_len);
+		errno = EFBIG;
+		goto out;
+	}
 
-	for (;;) {
-		if (cap - n < 4096 + 1) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			unsigned char *p = realloc(data, ncap);
+	/* One byte more than allowed tells a file that grew since fstat. */
+	data = malloc(max_len < (size_t)st.st_size + 1 ? max_len + 2 : (size_t)st.st_size + 2);
+	if (!data) {
+		rc = tfjs_fail(err, TFJS_ERR_NOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	for (size_t want = (size_t)st.st_size + 1; n < want;) {
+		ssize_t got = read(fd, data + n, want - n);
 
-			if (!p) {
-				rc = tfjs_fail(err, TFJS_ERR_NOMEM, "%s: out of memory", path);
-				goto out;
-			}
-			data = p;
-			cap = ncap;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = tfjs_fail(err, TFJS_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+			goto out;
 		}
-		size_t got = fread(data + n, 1, cap - n - 1, f);
-
-		n += got;
 		if (got == 0)
 			break;
+		n += (size_t)got;
 	}
-	if (ferror(f)) {
-		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+	if (n > (size_t)st.st_size) {
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: the file changed while it was read", path);
+		errno = EAGAIN;
 		goto out;
 	}
 	data[n] = '\0';
@@ -194,7 +217,7 @@ static int tfjs_read_file(const char *path, unsigned char **buf, size_t *len,
 	data = NULL;
 out:
 	free(data);
-	fclose(f);
+	close(fd);
 	return rc;
 }
 
@@ -340,7 +363,7 @@ static int tfjs_check_replaceable(const char *dir, const char *web, struct tfjs_
 		return TFJS_OK;
 	rc = tfjs_join(path, sizeof(path), dir, TFJS_MODEL_FILE, err);
 	if (!rc && (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    tfjs_read_file(path, &text, &len, NULL) != TFJS_OK ||
+		    tfjs_read_file(path, TFJS_MAX_JSON_BYTES, &text, &len, NULL) != TFJS_OK ||
 		    !(root = json_loadb((const char *)text, len, 0, NULL)) ||
 		    !json_is_object(json_object_get(json_object_get(root, "userDefinedMetadata"), TFJS_META_KEY))))
 		rc = tfjs_fail(err, TFJS_ERR_IO, "%s exists and holds no ttypong export; choose an empty or new directory",
@@ -427,7 +450,7 @@ static int tfjs_copy_file(const char *src, const char *dst, struct tfjs_error *e
 {
 	unsigned char *data;
 	size_t len;
-	int rc = tfjs_read_file(src, &data, &len, err);
+	int rc = tfjs_read_file(src, TFJS_MAX_WEB_BYTES, &data, &len, err);
 
 	if (rc)
 		return rc;
@@ -884,7 +907,7 @@ static int tfjs_load_json(struct tfjs_import *imp)
 	unsigned char *text;
 	size_t len;
 	json_error_t je;
-	int rc = tfjs_read_file(imp->path, &text, &len, imp->err);
+	int rc = tfjs_read_file(imp->path, TFJS_MAX_JSON_BYTES, &text, &len, imp->err);
 
 	if (rc)
 		return rc;
@@ -1347,11 +1370,46 @@ static int tfjs_read_layers(struct tfjs_import *imp, int n_inputs, int n_outputs
 	return TFJS_OK;
 }
 
-/* Concatenates the files of every manifest group, in order, into imp->data. */
+static int tfjs_dtype_size(const char *dtype);
+
+/* Returns the bytes of weight data that the manifest describes, or
+ * TFJS_MAX_WEIGHT_BYTES when it holds string tensors (whose size is in the
+ * data) or entries that the later checks reject. */
+static size_t tfjs_manifest_bytes(json_t *manifest)
+{
+	size_t gi, wi, di, total = 0;
+	json_t *group, *ej, *d;
+
+	json_array_foreach(manifest, gi, group) {
+		json_array_foreach(json_object_get(group, "weights"), wi, ej) {
+			json_t *q = json_object_get(ej, "quantization");
+			const char *dtype = json_string_value(json_object_get(json_is_object(q) ? q : ej, "dtype"));
+			size_t bytes = dtype ? (size_t)tfjs_dtype_size(dtype) : 0;
+
+			if (!bytes || !json_is_array(json_object_get(ej, "shape")))
+				return TFJS_MAX_WEIGHT_BYTES;
+			json_array_foreach(json_object_get(ej, "shape"), di, d) {
+				if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+				    json_integer_value(d) > TFJS_MAX_ELEMENTS)
+					return TFJS_MAX_WEIGHT_BYTES;
+				bytes *= (size_t)json_integer_value(d);
+				if (bytes > TFJS_MAX_WEIGHT_BYTES)
+					return TFJS_MAX_WEIGHT_BYTES;
+			}
+			total += bytes;
+			if (total > TFJS_MAX_WEIGHT_BYTES)
+				return TFJS_MAX_WEIGHT_BYTES;
+		}
+	}
+	return total;
+}
+
+/* Concatenates the files of every manifest group, in order, into imp->data,
+ * reading no more bytes than the manifest describes. */
 static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
 {
 	char path[PATH_MAX];
-	size_t gi, pi;
+	size_t gi, pi, want = tfjs_manifest_bytes(manifest);
 	json_t *group, *p;
 
 	json_array_foreach(manifest, gi, group) {
@@ -1371,7 +1429,11 @@ static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
 						 imp->path, pi + 1, gi + 1);
 			rc = tfjs_join(path, sizeof(path), imp->dir, rel, imp->err);
 			if (!rc)
-				rc = tfjs_read_file(path, &buf, &len, imp->err);
+				rc = tfjs_read_file(path, want > imp->data_len ? want - imp->data_len : 0,
+						    &buf, &len, imp->err);
+			if (rc == TFJS_ERR_IO && errno == EFBIG)
+				return tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weight file %s is longer than the %zu bytes the manifest leaves for it (%zu in all)",
+						 imp->path, rel, want > imp->data_len ? want - imp->data_len : 0, want);
 			if (rc)
 				return rc == TFJS_ERR_IO ? tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weight file %s listed in the manifest cannot be read: %s",
 								     imp->path, rel, strerror(errno))

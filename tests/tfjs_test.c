@@ -418,7 +418,7 @@ static const struct bad_case bad_cases[] = {
 	  "weight file gone.bin listed in the manifest cannot be read" },
 	{ "short weight file", NULL, NULL, 170, TFJS_ERR_WEIGHTS,
 	  "weight 'd2/bias' needs bytes 160 to 172 but the weight files (w.bin) hold 170 bytes" },
-	{ "long weight file", NULL, NULL, 176, TFJS_ERR_WEIGHTS, "hold 176 bytes but the manifest describes 172" },
+	{ "long weight file", NULL, NULL, 176, TFJS_ERR_WEIGHTS, "weight file w.bin is longer than the 172 bytes the manifest leaves for it (172 in all)" },
 	{ "path outside", "\"w.bin\"", "\"../w.bin\"", 172, TFJS_ERR_FORMAT, "must be a file name beside model.json" },
 	{ "no manifest", "\"weightsManifest\"", "\"weights\"", 172, TFJS_ERR_WEIGHTS, "no weightsManifest" },
 	{ "bad rate", "\"rate\": 0.5", "\"rate\": 1.5", 172, TFJS_ERR_FORMAT, "Dropout needs a \"rate\" in [0, 1)" },
@@ -483,6 +483,34 @@ Test(tfjs, non_finite_weights_rejected)
 		cr_assert(strstr(err.message, cases[i].message), "case %zu: message '%s' lacks '%s'",
 			  i, err.message, cases[i].message);
 	}
+}
+
+/* FIFOs and devices are refused before they are read, so an import neither
+ * blocks nor reads without end. */
+Test(tfjs, special_files_rejected)
+{
+	struct nn_model *m = NULL;
+	struct tfjs_error err;
+
+	cr_assert_eq(mkfifo(in_test_dir("model.json"), 0600), 0, "mkfifo model.json");
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_IO, "a FIFO model.json");
+	cr_assert(strstr(err.message, "model.json: not a regular file"), "message: %s", err.message);
+	cr_assert_eq(remove(in_test_dir("model.json")), 0, "remove the FIFO");
+
+	cr_assert_eq(symlink("/dev/zero", in_test_dir("model.json")), 0, "symlink model.json");
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_IO, "/dev/zero as model.json");
+	cr_assert(strstr(err.message, "not a regular file"), "message: %s", err.message);
+	cr_assert_eq(remove(in_test_dir("model.json")), 0, "remove the link");
+
+	write_text(in_test_dir("model.json"), base_json);
+	cr_assert_eq(symlink("/dev/zero", in_test_dir("w.bin")), 0, "symlink w.bin");
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_WEIGHTS, "/dev/zero as weights");
+	cr_assert(strstr(err.message, "weight file w.bin listed in the manifest cannot be read"), "message: %s", err.message);
+	cr_assert_eq(remove(in_test_dir("w.bin")), 0, "remove the link");
+
+	cr_assert_eq(mkfifo(in_test_dir("w.bin"), 0600), 0, "mkfifo w.bin");
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_WEIGHTS, "a FIFO as weights");
+	cr_assert_null(m, "a model was returned");
 }
 
 Test(tfjs, rejects_non_object_json)
