@@ -2119,6 +2119,7 @@ int tfjs_write_c_header(struct nn_model *m, const char *path, const char *prefix
 	char (*names)[TFJS_NAME_MAX] = NULL;
 	char up[TFJS_NAME_MAX], tmp[PATH_MAX];
 	FILE *f = NULL;
+	mode_t mask;
 	int rc, fd;
 
 	if (!tfjs_is_identifier(prefix) || strlen(prefix) >= sizeof(up))
@@ -2151,8 +2152,12 @@ int tfjs_write_c_header(struct nn_model *m, const char *path, const char *prefix
 		rc = tfjs_fail(err, TFJS_ERR_ARG, "%s: path is too long", path);
 		goto out;
 	}
+	/* mkstemp creates mode 0600; give the header the mode that open(2)
+	 * with 0666 would, as the other exports get. */
 	fd = mkstemp(tmp);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+	mask = umask(0);
+	umask(mask);
+	if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "w"))) {
 		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);

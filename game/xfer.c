@@ -275,7 +275,7 @@ static void xfer_export_help(void)
 	     "  -f, --format FMT   tfjs, c or csv (default tfjs)\n"
 	     "  -o, --out PATH     the directory (tfjs) or file (c, csv) to write; default\n"
 	     "                     beside the save: model-ID/, model-ID.h or records.csv;\n"
-	     "                     for csv, - writes to standard output\n"
+	     "                     for csv only, - writes to standard output\n"
 	     "  -m, --model ID     the model version (default: the newest promoted one)\n"
 	     "      --web          tfjs: also copy the browser page that plays against the\n"
 	     "                     model (assets/web in a source tree, else\n"
@@ -306,6 +306,9 @@ static int xfer_export_check(const struct xfer_export *x)
 		return cli_usage_error("export", "--teacher and --rounds apply to --format csv only, not %s", fmt);
 	if (x->out && x->out[0] == '\0')
 		return cli_usage_error("export", "invalid value '' for --out: expected a path");
+	if (x->out && strcmp(x->out, "-") == 0 && x->format != XFER_FORMAT_CSV)
+		return cli_usage_error("export", "--out - (standard output) applies to --format csv only; give %s a file name",
+				       x->format == XFER_FORMAT_C ? "the header" : "the model a directory");
 	return CLI_EXIT_OK;
 }
 

@@ -78,6 +78,12 @@ grep -q "header column 1 is 'x'" "$dir/err" || fail "bad header error: $(cat "$d
 expect_status 1 $bin predict --model "$dir/web" --input "$dir/no-such.csv"
 one_error_line
 
+# The header gets the mode that the umask gives new files, like the others.
+expect_status 0 sh -c "umask 022 && exec $bin export --format c --out '$dir/mode.h' --db '$db'"
+[ "$(stat -c %a "$dir/mode.h")" = 644 ] || fail "header mode is $(stat -c %a "$dir/mode.h"), expected 644"
+expect_status 0 sh -c "umask 077 && exec $bin export --format c --out '$dir/mode.h' --db '$db'"
+[ "$(stat -c %a "$dir/mode.h")" = 600 ] || fail "header mode under umask 077 is $(stat -c %a "$dir/mode.h")"
+
 # The C header computes the same probabilities.
 if command -v cc >/dev/null; then
 	expect_status 0 $bin export --format c --prefix pong --out "$dir/pong.h" --db "$db"
@@ -137,6 +143,7 @@ for args in "export --format onnx" "export --model x" "export --model 0" "export
 	"export --format csv --web" "export --format csv --model 1" "export --teacher human" \
 	"export --format csv --teacher robot" "export --format csv --rounds 0" \
 	"export --format c --prefix 9x" "export --format tfjs --prefix p" "export extra" \
+	"export --format c --out -" "export --out -" \
 	"export --bogus" "predict extra" "predict --bogus" "predict --model -1"; do
 	# shellcheck disable=SC2086 # the arguments are meant to split
 	expect_status 2 $bin $args --db "$db"
