@@ -1404,6 +1404,23 @@ static size_t tfjs_manifest_bytes(json_t *manifest)
 	return total;
 }
 
+/* Fails unless path, after following symbolic links, lies in the model's
+ * directory: the textual check on the manifest's path is not enough when a
+ * weight file is a link. A path that does not resolve is left to the read. */
+static int tfjs_check_inside(struct tfjs_import *imp, const char *path, const char *rel)
+{
+	char dir[PATH_MAX], file[PATH_MAX];
+	size_t n;
+
+	if (!realpath(imp->dir, dir) || !realpath(path, file))
+		return TFJS_OK;
+	n = strlen(dir);
+	if (strncmp(file, dir, n) == 0 && (file[n] == '/' || (n == 1 && dir[0] == '/')))
+		return TFJS_OK;
+	return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: weight file %s resolves to %s, outside the model's directory %s",
+			 imp->path, rel, file, dir);
+}
+
 /* Concatenates the files of every manifest group, in order, into imp->data,
  * reading no more bytes than the manifest describes. */
 static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
@@ -1429,6 +1446,8 @@ static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
 						 imp->path, pi + 1, gi + 1);
 			rc = tfjs_join(path, sizeof(path), imp->dir, rel, imp->err);
 			if (!rc)
+				rc = tfjs_check_inside(imp, path, rel);
+			if (!rc)
 				rc = tfjs_read_file(path, want > imp->data_len ? want - imp->data_len : 0,
 						    &buf, &len, imp->err);
 			if (rc == TFJS_ERR_IO && errno == EFBIG)
@@ -1436,7 +1455,7 @@ static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
 						 imp->path, rel, want > imp->data_len ? want - imp->data_len : 0, want);
 			if (rc)
 				return rc == TFJS_ERR_IO ? tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weight file %s listed in the manifest cannot be read: %s",
-								     imp->path, rel, strerror(errno))
+								     imp->path, rel, errno == EINVAL ? "not a regular file" : strerror(errno))
 							 : rc;
 			grown = realloc(imp->data, imp->data_len + len + 1);
 			if (!grown) {

@@ -504,13 +504,38 @@ Test(tfjs, special_files_rejected)
 
 	write_text(in_test_dir("model.json"), base_json);
 	cr_assert_eq(symlink("/dev/zero", in_test_dir("w.bin")), 0, "symlink w.bin");
-	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_WEIGHTS, "/dev/zero as weights");
-	cr_assert(strstr(err.message, "weight file w.bin listed in the manifest cannot be read"), "message: %s", err.message);
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_FORMAT, "/dev/zero as weights");
+	cr_assert(strstr(err.message, "resolves to /dev/zero, outside the model's directory"), "message: %s", err.message);
 	cr_assert_eq(remove(in_test_dir("w.bin")), 0, "remove the link");
 
 	cr_assert_eq(mkfifo(in_test_dir("w.bin"), 0600), 0, "mkfifo w.bin");
 	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_WEIGHTS, "a FIFO as weights");
+	cr_assert(strstr(err.message, "weight file w.bin listed in the manifest cannot be read: not a regular file"),
+		  "message: %s", err.message);
 	cr_assert_null(m, "a model was returned");
+}
+
+Test(tfjs, weight_link_outside_rejected)
+{
+	struct nn_model *m = NULL;
+	struct tfjs_error err;
+
+	cr_assert_eq(mkdir(in_test_dir("model"), 0755), 0, "mkdir model");
+	write_text(in_test_dir("model/model.json"), base_json);
+	write_base_weights("w.bin", BASE_FLOATS * 4);
+	cr_assert_eq(symlink("../w.bin", in_test_dir("model/w.bin")), 0, "symlink w.bin");
+	cr_assert_eq(tfjs_import_dir(&m, in_test_dir("model"), TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_FORMAT,
+		     "a weight link out of the directory (%s)", err.message);
+	cr_assert(strstr(err.message, "weight file w.bin resolves to") && strstr(err.message, "outside the model's directory"),
+		  "message: %s", err.message);
+	cr_assert_null(m, "a model was returned");
+
+	cr_assert_eq(remove(in_test_dir("model/w.bin")), 0, "remove the link");
+	cr_assert_eq(rename(in_test_dir("w.bin"), in_test_dir("model/data.bin")), 0, "move the weights in");
+	cr_assert_eq(symlink("data.bin", in_test_dir("model/w.bin")), 0, "symlink inside");
+	cr_assert_eq(tfjs_import_dir(&m, in_test_dir("model"), TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_OK,
+		     "a link inside the directory: %s", err.message);
+	nn_free(m);
 }
 
 Test(tfjs, rejects_non_object_json)
