@@ -950,6 +950,19 @@ static const char *tfjs_ref_name(json_t *ref)
 	return json_string_value(json_array_get(hist, 0));
 }
 
+/* Returns 1 if a tensor reference's node and tensor indices are both 0, the
+ * only node and output that a layer of a chain has; TF.js fails to load a
+ * model whose reference names a node that does not exist. */
+static int tfjs_ref_first_node(json_t *ref)
+{
+	json_t *r = json_is_array(ref) ? ref : json_object_get(json_object_get(ref, "config"), "keras_history");
+
+	for (size_t k = 1; k <= 2; k++)
+		if (!json_is_integer(json_array_get(r, k)) || json_integer_value(json_array_get(r, k)) != 0)
+			return 0;
+	return 1;
+}
+
 /* Finds the single layer feeding layer (index i) in a functional config.
  * Stores its name in *from, or NULL for a layer with no inbound node. */
 static int tfjs_inbound(struct tfjs_import *imp, json_t *layer, int i, const char **from)
@@ -968,6 +981,8 @@ static int tfjs_inbound(struct tfjs_import *imp, json_t *layer, int i, const cha
 	node = json_array_get(nodes, 0);
 	if (json_is_string(json_array_get(node, 0))) {
 		*from = json_string_value(json_array_get(node, 0));	/* a bare [name, 0, 0] */
+		if (!tfjs_ref_first_node(node))
+			goto bad_index;
 		return TFJS_OK;
 	}
 	refs = json_is_object(node) ? json_object_get(node, "args") : node;
@@ -982,7 +997,13 @@ static int tfjs_inbound(struct tfjs_import *imp, json_t *layer, int i, const cha
 	if (!*from)
 		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': malformed inbound_nodes",
 				 imp->path, i + 1, name);
+	if (!tfjs_ref_first_node(json_array_get(refs, 0)))
+		goto bad_index;
 	return TFJS_OK;
+
+bad_index:
+	return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': its input from '%s' names a node or tensor index other than 0, which '%s' does not have",
+			 imp->path, i + 1, name, *from, *from);
 }
 
 /* Returns the single layer name in a functional config's input_layers or
@@ -1125,8 +1146,16 @@ static int tfjs_read_topology(struct tfjs_import *imp)
 	if (strcmp(cls, "Sequential") == 0) {
 		json_t *layers = tfjs_sequential_layers(config);
 
+		json_t *first;
+
 		if (!json_is_array(layers) || json_array_size(layers) == 0)
 			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: Sequential model has no layers", imp->path);
+		/* TF.js builds a Sequential model from its first layer's shape. */
+		first = json_object_get(json_array_get(layers, 0), "config");
+		if (!json_is_array(json_object_get(first, "batch_input_shape")) &&
+		    !json_is_array(json_object_get(first, "batch_shape")))
+			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer 1 '%s' of the Sequential model has no \"batch_input_shape\"; TF.js needs the input shape on the first layer",
+					 imp->path, tfjs_layer_name(json_array_get(layers, 0)));
 		imp->chain = json_incref(layers);
 		return TFJS_OK;
 	}
@@ -1229,6 +1258,11 @@ static int tfjs_read_dropout(struct tfjs_import *imp, json_t *config, struct tfj
 
 	if (!json_is_number(rate) || json_number_value(rate) < 0 || json_number_value(rate) >= 1)
 		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': %s needs a \"rate\" in [0, 1)",
+				 imp->path, l->position, name, l->class_name);
+	/* ttypong's dropout draws one decision per unit; training an import
+	 * further with another noise shape would change the model's meaning. */
+	if (json_object_get(config, "noise_shape") && !json_is_null(json_object_get(config, "noise_shape")))
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d '%s': %s with a \"noise_shape\" is not supported; remove it or set it to null",
 				 imp->path, l->position, name, l->class_name);
 	if (nn_kind_parse(l->class_name, &l->desc.kind) != NN_OK)
 		l->desc.kind = NN_DROPOUT;

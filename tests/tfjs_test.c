@@ -423,6 +423,10 @@ static const struct bad_case bad_cases[] = {
 	{ "no manifest", "\"weightsManifest\"", "\"weights\"", 172, TFJS_ERR_WEIGHTS, "no weightsManifest" },
 	{ "bad rate", "\"rate\": 0.5", "\"rate\": 1.5", 172, TFJS_ERR_FORMAT, "Dropout needs a \"rate\" in [0, 1)" },
 	{ "no units", "\"units\": 4,", "", 172, TFJS_ERR_FORMAT, "Dense needs a positive integer \"units\"" },
+	{ "no input shape", ", \"batch_input_shape\": [null, 6]", "", 172, TFJS_ERR_FORMAT,
+	  "layer 1 'd1' of the Sequential model has no \"batch_input_shape\"; TF.js needs the input shape on the first layer" },
+	{ "noise shape", "\"rate\": 0.5", "\"rate\": 0.5, \"noise_shape\": [null, 1]", 172, TFJS_ERR_UNSUPPORTED,
+	  "layer 2 'drop': Dropout with a \"noise_shape\" is not supported" },
 	{ "linear output", "\"activation\": \"softmax\"", "\"activation\": \"linear\"", 172, TFJS_ERR_UNSUPPORTED,
 	  "model.json: the output layer 'd2' has activation linear; ttypong needs softmax over 3 classes" },
 	{ "sigmoid output", "\"activation\": \"softmax\"", "\"activation\": \"sigmoid\"", 172, TFJS_ERR_UNSUPPORTED,
@@ -644,6 +648,12 @@ Test(tfjs, functional_branch_rejected)
 	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_UNSUPPORTED, "two outputs");
 	cr_assert(strstr(err.message, "model has 2 output_layers"), "message: %s", err.message);
 	cr_assert_null(m, "no model on failure");
+	free(two_out);
+	two_out = replace_first(functional_json, "[[[\"d1\", 0, 0, {}]]]", "[[[\"d1\", 5, 0, {}]]]");
+	write_text(in_test_dir("model.json"), two_out);
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_FORMAT, "node index 5");
+	cr_assert(strstr(err.message, "layer 3 'drop': its input from 'd1' names a node or tensor index other than 0"),
+		  "message: %s", err.message);
 	free(side);
 	free(merge);
 	free(two_out);
