@@ -57,6 +57,9 @@
 /* The largest model.json read (a 6-256-256-3 model's is about 5 KiB), the
  * largest file of the web page copied, and the largest total of weight data
  * read when the manifest does not give it (string tensors). */
+/* A UTF-8 byte order mark, which some editors put at the start of a file. */
+#define TFJS_UTF8_BOM "\xef\xbb\xbf"
+
 #define TFJS_MAX_JSON_BYTES ((size_t)16 << 20)
 #define TFJS_MAX_WEB_BYTES ((size_t)64 << 20)
 #define TFJS_MAX_WEIGHT_BYTES ((size_t)TFJS_MAX_ELEMENTS * 4)
@@ -905,13 +908,15 @@ static int tfjs_is_optimizer_root(const char *s, size_t len)
 static int tfjs_load_json(struct tfjs_import *imp)
 {
 	unsigned char *text;
-	size_t len;
+	size_t len, skip;
 	json_error_t je;
 	int rc = tfjs_read_file(imp->path, TFJS_MAX_JSON_BYTES, &text, &len, imp->err);
 
 	if (rc)
 		return rc;
-	imp->root = json_loadb((const char *)text, len, 0, &je);
+	/* Browsers' fetch().json() skips a byte order mark; so does this. */
+	skip = len >= 3 && memcmp(text, TFJS_UTF8_BOM, 3) == 0 ? 3 : 0;
+	imp->root = json_loadb((const char *)text + skip, len - skip, 0, &je);
 	free(text);
 	if (!imp->root)
 		return tfjs_fail(imp->err, TFJS_ERR_JSON, "%s:%d:%d: invalid JSON: %s",
@@ -2287,6 +2292,16 @@ static int tfjs_parse_float(const char *s, float *out)
 	return s[0] != '\0' && *end == '\0' && errno != ERANGE && isfinite(*out);
 }
 
+/* Returns 1 if all of s reads as a number, finite or not ("nan", "inf",
+ * "1e400"): such a first field starts a bad row, not a header. */
+static int tfjs_numeric_like(const char *s)
+{
+	char *end;
+
+	(void)strtof(s, &end);
+	return s[0] != '\0' && *end == '\0';
+}
+
 /* Splits line at commas into fields[]; returns the field count, which may
  * exceed max (the extra fields are not stored). */
 static int tfjs_split_fields(char *line, char **fields, int max)
@@ -2345,12 +2360,15 @@ int tfjs_csv_next_row(struct tfjs_csv_reader *r, float *row, struct tfjs_error *
 		r->line++;
 		if (strlen(r->buf) != (size_t)got)
 			return tfjs_fail(err, TFJS_ERR_CSV, "line %ld: contains a NUL byte", r->line);
-		line = tfjs_trim(r->buf);
+		line = r->buf;
+		if (r->line == 1 && strncmp(line, TFJS_UTF8_BOM, 3) == 0)
+			line += 3;
+		line = tfjs_trim(line);
 		if (line[0] == '\0')
 			continue;
 
 		n = tfjs_split_fields(line, fields, TFJS_MAX_NAMES);
-		if (!r->seen_row && n >= 1 && !tfjs_parse_float(fields[0], &row[0])) {
+		if (!r->seen_row && n >= 1 && !tfjs_numeric_like(fields[0])) {
 			int rc = tfjs_csv_header(r, fields, n, err);
 
 			r->seen_row = 1;
@@ -2363,8 +2381,8 @@ int tfjs_csv_next_row(struct tfjs_csv_reader *r, float *row, struct tfjs_error *
 			return tfjs_fail(err, TFJS_ERR_CSV, "line %ld: %d values but %d are expected", r->line, n, r->n_cols);
 		for (int i = 0; i < n; i++)
 			if (!tfjs_parse_float(fields[i], &row[i]))
-				return tfjs_fail(err, TFJS_ERR_CSV, "line %ld, column %d: '%s' is not a finite number",
-						 r->line, i + 1, fields[i]);
+				return tfjs_fail(err, TFJS_ERR_CSV, "line %ld, column %d: '%.40s%s' is not a finite number",
+						 r->line, i + 1, fields[i], strlen(fields[i]) > 40 ? "..." : "");
 		tfjs_ok(err);
 		return 1;
 	}

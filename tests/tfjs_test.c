@@ -542,6 +542,23 @@ Test(tfjs, weight_link_outside_rejected)
 	nn_free(m);
 }
 
+Test(tfjs, json_byte_order_mark_skipped)
+{
+	struct nn_model *m = NULL;
+	struct tfjs_error err;
+	char *text = malloc(strlen(base_json) + 4);
+
+	cr_assert_not_null(text, "out of memory");
+	strcpy(text, "\xef\xbb\xbf");
+	strcat(text, base_json);
+	write_text(in_test_dir("model.json"), text);
+	write_base_weights("w.bin", BASE_FLOATS * 4);
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_OK,
+		     "a model.json starting with a BOM: %s", err.message);
+	nn_free(m);
+	free(text);
+}
+
 Test(tfjs, rejects_non_object_json)
 {
 	struct nn_model *m = NULL;
@@ -862,6 +879,12 @@ static const struct csv_case csv_cases[] = {
 	{ "a,b,c,d,f,e\n", "line 1: header column 5 is 'f' but 'e' is expected" },
 	{ "a,b,c\n", "line 1: header has 3 columns but 6 are expected" },
 	{ "1,2,3,4,5,\n", "line 1, column 6: '' is not a finite number" },
+	{ "nan,0,0,0,0,0\n", "line 1, column 1: 'nan' is not a finite number" },
+	{ "-inf,0,0,0,0,0\n", "line 1, column 1: '-inf' is not a finite number" },
+	{ "1e400,0,0,0,0,0\n", "line 1, column 1: '1e400' is not a finite number" },
+	{ "1,2,3,4,5,12345678901234567890123456789012345678901234567890e999\n",
+	  "line 1, column 6: '1234567890123456789012345678901234567890...' is not a finite number" },
+	{ "\xef\xbb\xbf" "a,b,c,d,e,f\n1,2,3\n", "line 2: 3 values but 6 are expected" },
 };
 
 Test(tfjs, csv_errors_name_line)
