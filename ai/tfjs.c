@@ -57,6 +57,11 @@
 /* The largest model.json read (a 6-256-256-3 model's is about 5 KiB), the
  * largest file of the web page copied, and the largest total of weight data
  * read when the manifest does not give it (string tensors). */
+/* The limits of the network library (ai/nn.c), named in import errors. */
+#define TFJS_NN_MAX_WIDTH (1 << 20)
+#define TFJS_NN_MAX_LAYERS 1024
+#define TFJS_NN_MAX_PARAMS ((size_t)1 << 28)
+
 /* A UTF-8 byte order mark, which some editors put at the start of a file. */
 #define TFJS_UTF8_BOM "\xef\xbb\xbf"
 
@@ -799,13 +804,19 @@ int tfjs_export_dir(struct nn_model *m, const char *dir,
 		    const struct tfjs_meta *meta, const char *web_src,
 		    struct tfjs_error *err)
 {
-	char parent[PATH_MAX], base[NAME_MAX + 1], tmp[PATH_MAX], path[PATH_MAX];
+	char parent[PATH_MAX], base[NAME_MAX + 1], tmp[PATH_MAX], path[PATH_MAX], real[PATH_MAX];
 	unsigned char *data = NULL;
+	struct stat st;
 	char *text = NULL;
 	json_t *root = NULL;
 	int have_tmp = 0;
 	size_t len = 0;
 	int rc;
+
+	/* A link to a directory stands for that directory, which is replaced. */
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    realpath(dir, real))
+		dir = real;
 
 	rc = tfjs_check_meta(m, meta, err);
 	if (!rc)
@@ -1241,8 +1252,10 @@ static int tfjs_read_dense(struct tfjs_import *imp, json_t *config, struct tfjs_
 	json_t *units = json_object_get(config, "units");
 	json_t *bias = json_object_get(config, "use_bias");
 
-	if (!json_is_integer(units) || json_integer_value(units) <= 0 ||
-	    json_integer_value(units) > INT_MAX / 4)
+	if (json_is_integer(units) && json_integer_value(units) > TFJS_NN_MAX_WIDTH)
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d '%s': Dense has %lld units, more than the network library's limit of %d",
+				 imp->path, l->position, name, (long long)json_integer_value(units), TFJS_NN_MAX_WIDTH);
+	if (!json_is_integer(units) || json_integer_value(units) <= 0)
 		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': Dense needs a positive integer \"units\"",
 				 imp->path, l->position, name);
 	if (bias && !json_is_boolean(bias))
@@ -1473,6 +1486,9 @@ static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
 
 		if (!json_is_array(paths) || !json_is_array(json_object_get(group, "weights")))
 			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: weightsManifest group %zu needs \"paths\" and \"weights\" lists",
+					 imp->path, gi + 1);
+		if (json_array_size(paths) == 0 && json_array_size(json_object_get(group, "weights")) > 0)
+			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: weightsManifest group %zu lists weights but no files in \"paths\"",
 					 imp->path, gi + 1);
 		json_array_foreach(paths, pi, p) {
 			const char *rel = json_string_value(p);
@@ -1871,9 +1887,19 @@ static int tfjs_build_model(struct tfjs_import *imp, struct nn_model **out, int 
 	}
 	st = nn_create(out, n_inputs, descs, imp->n_layers, 0);
 	free(descs);
-	if (st != NN_OK)
-		return tfjs_fail(imp->err, TFJS_ERR_NN, "%s: the network library rejected the model: %s",
-				 imp->path, nn_strerror(st));
+	if (st != NN_OK) {
+		size_t params = 0, width = (size_t)n_inputs;
+
+		for (int i = 0; i < imp->n_layers; i++) {
+			if (!nn_kind_is_dense(imp->layers[i].desc.kind))
+				continue;
+			params += (width + 1) * (size_t)imp->layers[i].desc.units;
+			width = (size_t)imp->layers[i].desc.units;
+		}
+		return tfjs_fail(imp->err, TFJS_ERR_NN, "%s: the network library rejected the model (%d layers, about %zu parameters; it allows %d layers and %zu parameters): %s",
+				 imp->path, imp->n_layers, params, TFJS_NN_MAX_LAYERS, TFJS_NN_MAX_PARAMS,
+				 nn_strerror(st));
+	}
 	for (int i = 0; i < imp->n_layers; i++) {
 		const struct tfjs_layer *l = &imp->layers[i];
 

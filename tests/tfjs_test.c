@@ -245,6 +245,10 @@ Test(tfjs, export_replaces_only_own_files)
 	cr_assert_eq(access(in_test_dir("out/vendor/mine.js"), F_OK), 0, "mine.js was removed");
 	cr_assert_eq(remove(in_test_dir("out/vendor/mine.js")), 0, "remove mine.js");
 
+	cr_assert_eq(symlink("out", in_test_dir("link")), 0, "symlink to the export");
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("link"), NULL, web, &err), TFJS_OK, "export through a link: %s", err.message);
+	cr_assert_eq(remove(in_test_dir("link")), 0, "the link is still a link");
+
 	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, NULL, &err), TFJS_ERR_IO, "page files without the page");
 	cr_assert(strstr(err.message, "index.html") || strstr(err.message, "vendor"), "message: %s", err.message);
 	cr_assert_eq(count_entries(test_dir), 3, "temporary or old directories were left behind");
@@ -427,6 +431,10 @@ static const struct bad_case bad_cases[] = {
 	  "layer 1 'd1' of the Sequential model has no \"batch_input_shape\"; TF.js needs the input shape on the first layer" },
 	{ "noise shape", "\"rate\": 0.5", "\"rate\": 0.5, \"noise_shape\": [null, 1]", 172, TFJS_ERR_UNSUPPORTED,
 	  "layer 2 'drop': Dropout with a \"noise_shape\" is not supported" },
+	{ "empty paths", "[\"w.bin\"]", "[]", 172, TFJS_ERR_FORMAT,
+	  "weightsManifest group 1 lists weights but no files in \"paths\"" },
+	{ "too many units", "\"units\": 4,", "\"units\": 1000000000,", 172, TFJS_ERR_UNSUPPORTED,
+	  "Dense has 1000000000 units, more than the network library's limit of 1048576" },
 	{ "linear output", "\"activation\": \"softmax\"", "\"activation\": \"linear\"", 172, TFJS_ERR_UNSUPPORTED,
 	  "model.json: the output layer 'd2' has activation linear; ttypong needs softmax over 3 classes" },
 	{ "sigmoid output", "\"activation\": \"softmax\"", "\"activation\": \"sigmoid\"", 172, TFJS_ERR_UNSUPPORTED,
