@@ -702,6 +702,42 @@ static void xfer_import_help(void)
 	     "  -h, --help         show this help");
 }
 
+/* Copies s into out (cap bytes) as valid UTF-8: each byte that does not
+ * start a well-formed sequence becomes the text \xNN, so that a path in any
+ * encoding can be stored in JSON and shown. Truncates to fit. */
+static void xfer_utf8_escape(const char *s, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	while (*p && n + 5 < cap) {
+		int len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 :
+			  (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
+		uint32_t cp = len == 1 ? *p : len == 2 ? *p & 0x1fu : len == 3 ? *p & 0x0fu : *p & 0x07u;
+
+		for (int k = 1; k < len; k++) {
+			if ((p[k] & 0xc0) != 0x80) {
+				len = 0;
+				break;
+			}
+			cp = cp << 6 | (p[k] & 0x3fu);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			len = 0;
+		if (len == 0) {
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02X", *p);
+			p++;
+			continue;
+		}
+		memcpy(out + n, p, (size_t)len);
+		n += (size_t)len;
+		p += len;
+	}
+	out[n] = '\0';
+}
+
 /* Builds the version's config JSON: the network description, where the model
  * came from, and the provenance its model.json records. Returns NULL when
  * out of memory. */
@@ -712,12 +748,13 @@ static char *xfer_import_config(const struct nn_model *m, const char *path,
 	json_t *net = net_text ? json_loads(net_text, 0, NULL) : NULL;
 	json_t *root = json_object();
 	json_t *src = json_object();
-	char resolved[PATH_MAX];
+	char resolved[PATH_MAX], shown[4 * PATH_MAX + 1];
 	char *out = NULL;
 
 	if (!net || !root || !src)
 		goto out;
-	json_object_set_new(src, "path", json_string(realpath(path, resolved) ? resolved : path));
+	xfer_utf8_escape(realpath(path, resolved) ? resolved : path, shown, sizeof(shown));
+	json_object_set_new(src, "path", json_string(shown));
 	if (info->generated_by[0])
 		json_object_set_new(src, "generated_by", json_string(info->generated_by));
 	if (info->converted_by[0])
@@ -763,6 +800,7 @@ int xfer_cmd_import(int argc, char **argv)
 	unsigned char *blob = NULL;
 	size_t blob_size = 0;
 	char *config = NULL;
+	char note[4 * PATH_MAX + 1];
 	int64_t id;
 	int opt, status = CLI_EXIT_FAIL;
 
@@ -803,6 +841,7 @@ int xfer_cmd_import(int argc, char **argv)
 		cli_error("out of memory storing %s", path);
 		goto out;
 	}
+	xfer_utf8_escape(name ? name : path, note, sizeof(note));
 
 	struct store_model sm = {
 		.kind = STORE_MODEL_IMPORTED,
@@ -814,7 +853,7 @@ int xfer_cmd_import(int argc, char **argv)
 		.val_acc = NAN,
 		.return_rate = NAN,
 		.promoted = promote,
-		.note = name ? name : path,
+		.note = note,
 	};
 
 	if (cli_open_store(db, &s) != CLI_EXIT_OK)
