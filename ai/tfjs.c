@@ -39,9 +39,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The build may set the version; generatedBy then names it. */
+/* The Makefile sets the release version; generatedBy and headers name it. */
 #ifndef TTYPONG_VERSION
-#define TTYPONG_VERSION "unversioned"
+#error "TTYPONG_VERSION must be defined by the build (see Makefile)"
 #endif
 
 /* The TF.js Layers dialect written and read; keras_version records it the
