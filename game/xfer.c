@@ -461,7 +461,7 @@ static int xfer_export_tfjs(struct store *s, const struct xfer_export *x)
 		cli_error("%s", err.message);
 		status = CLI_EXIT_FAIL;
 	} else if (x->web) {
-		printf("exported model version %lld with the browser page to %s; serve it with: python3 -m http.server -d %s 8000\n",
+		printf("exported model version %lld with the browser page to %s; serve it with: python3 -m http.server -b 127.0.0.1 -d %s 8000\n",
 		       (long long)id, out, out);
 	} else {
 		printf("exported model version %lld to %s\n", (long long)id, out);
