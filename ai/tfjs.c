@@ -195,7 +195,7 @@ static int tfjs_read_file(const char *path, size_t max_len, unsigned char **buf,
 		goto out;
 	}
 
-	/* One byte more than allowed tells a file that grew since fstat. */
+	/* Reading one byte more than fstat reported detects a file that grew. */
 	data = malloc(max_len < (size_t)st.st_size + 1 ? max_len + 2 : (size_t)st.st_size + 2);
 	if (!data) {
 		rc = tfjs_fail(err, TFJS_ERR_NOMEM, "%s: out of memory", path);
@@ -352,7 +352,7 @@ static int tfjs_is_web_entry(const char *path, const char *web_path, char *bad, 
 }
 
 /* Checks that the existing directory dir may be replaced: it is empty, or it
- * holds nothing but an earlier ttypong export, that is a model.json carrying
+ * contains nothing but an earlier ttypong export: a model.json carrying
  * ttypong's metadata, the weight files its manifest lists, and files and
  * directories that the web page web (may be NULL) also has. Anything else
  * fails with TFJS_ERR_IO, so that no file ttypong did not write is removed. */
@@ -813,7 +813,7 @@ int tfjs_export_dir(struct nn_model *m, const char *dir,
 	size_t len = 0;
 	int rc;
 
-	/* A link to a directory stands for that directory, which is replaced. */
+	/* A link to a directory is treated as that directory, which is replaced. */
 	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    realpath(dir, real))
 		dir = real;
