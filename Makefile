@@ -11,6 +11,9 @@
 #
 # Set CI=true to turn warnings into errors.
 
+# The one place that names the release; -V, model.json and C headers show it.
+VERSION := 0.1.0
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/ttypong
@@ -33,7 +36,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(PKG_CFLAGS) -Igame -Iai -MMD -MP \
-	-DTTYPONG_DATADIR='"$(DATADIR)"'
+	-DTTYPONG_DATADIR='"$(DATADIR)"' -DTTYPONG_VERSION='"$(VERSION)"'
 
 LIB_SRC := $(filter-out game/main.c,$(wildcard game/*.c ai/*.c))
 TEST_SRC := $(wildcard tests/*_test.c)

@@ -39,9 +39,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The build may set the version; generatedBy then names it. */
+/* The Makefile sets the release version; generatedBy and headers name it. */
 #ifndef TTYPONG_VERSION
-#define TTYPONG_VERSION "unversioned"
+#error "TTYPONG_VERSION must be defined by the build (see Makefile)"
 #endif
 
 /* The TF.js Layers dialect written and read; keras_version records it the
@@ -53,6 +53,21 @@
 /* The largest weight tensor accepted, in elements: far above any model that
  * ttypong trains, and small enough that byte counts cannot overflow. */
 #define TFJS_MAX_ELEMENTS (1L << 28)
+
+/* The largest model.json read (a 6-256-256-3 model's is about 5 KiB), the
+ * largest file of the web page copied, and the largest total of weight data
+ * read when the manifest does not give it (string tensors). */
+/* The limits of the network library (ai/nn.c), named in import errors. */
+#define TFJS_NN_MAX_WIDTH (1 << 20)
+#define TFJS_NN_MAX_LAYERS 1024
+#define TFJS_NN_MAX_PARAMS ((size_t)1 << 28)
+
+/* A UTF-8 byte order mark, which some editors put at the start of a file. */
+#define TFJS_UTF8_BOM "\xef\xbb\xbf"
+
+#define TFJS_MAX_JSON_BYTES ((size_t)16 << 20)
+#define TFJS_MAX_WEB_BYTES ((size_t)64 << 20)
+#define TFJS_MAX_WEIGHT_BYTES ((size_t)TFJS_MAX_ELEMENTS * 4)
 
 /* The characters that the network library allows in layer names. */
 #define TFJS_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
@@ -146,46 +161,62 @@ static int tfjs_join(char *out, size_t cap, const char *dir, const char *name,
 	return TFJS_OK;
 }
 
-/* Reads a whole file into a new buffer (*buf, freed by the caller) with a
- * terminating NUL byte not counted in *len. */
-static int tfjs_read_file(const char *path, unsigned char **buf, size_t *len,
-			  struct tfjs_error *err)
+/* Reads a whole regular file of at most max_len bytes into a new buffer
+ * (*buf, freed by the caller) with a terminating NUL byte not counted in
+ * *len. FIFOs, devices and directories fail with TFJS_ERR_IO without being
+ * read (the open does not block on a FIFO), and so does a larger file. */
+static int tfjs_read_file(const char *path, size_t max_len, unsigned char **buf,
+			  size_t *len, struct tfjs_error *err)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	unsigned char *data = NULL;
-	size_t cap = 0, n = 0;
+	struct stat st;
+	size_t n = 0;
 	int rc = TFJS_OK;
 
 	*buf = NULL;
 	*len = 0;
-	if (!f) {
+	if (fd < 0) {
 		int e = errno;
 
 		tfjs_fail(err, TFJS_ERR_IO, "%s: cannot open: %s", path, strerror(e));
 		errno = e;	/* callers may name the cause in their own message */
 		return TFJS_ERR_IO;
 	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: not a regular file", path);
+		errno = EINVAL;
+		goto out;
+	}
+	if ((unsigned long long)st.st_size > max_len) {
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: %lld bytes, more than the %zu allowed",
+			       path, (long long)st.st_size, max_len);
+		errno = EFBIG;
+		goto out;
+	}
 
-	for (;;) {
-		if (cap - n < 4096 + 1) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			unsigned char *p = realloc(data, ncap);
+	/* Reading one byte more than fstat reported detects a file that grew. */
+	data = malloc(max_len < (size_t)st.st_size + 1 ? max_len + 2 : (size_t)st.st_size + 2);
+	if (!data) {
+		rc = tfjs_fail(err, TFJS_ERR_NOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	for (size_t want = (size_t)st.st_size + 1; n < want;) {
+		ssize_t got = read(fd, data + n, want - n);
 
-			if (!p) {
-				rc = tfjs_fail(err, TFJS_ERR_NOMEM, "%s: out of memory", path);
-				goto out;
-			}
-			data = p;
-			cap = ncap;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = tfjs_fail(err, TFJS_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+			goto out;
 		}
-		size_t got = fread(data + n, 1, cap - n - 1, f);
-
-		n += got;
 		if (got == 0)
 			break;
+		n += (size_t)got;
 	}
-	if (ferror(f)) {
-		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+	if (n > (size_t)st.st_size) {
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: the file changed while it was read", path);
+		errno = EAGAIN;
 		goto out;
 	}
 	data[n] = '\0';
@@ -194,7 +225,7 @@ static int tfjs_read_file(const char *path, unsigned char **buf, size_t *len,
 	data = NULL;
 out:
 	free(data);
-	fclose(f);
+	close(fd);
 	return rc;
 }
 
@@ -291,13 +322,99 @@ static int tfjs_dir_is_empty(const char *dir)
 	return empty;
 }
 
+/* Returns 1 if path is a regular file and web_path one too, or both are
+ * directories and this holds for every entry under path; else 0 with the
+ * first other entry's path in bad. web_path may be NULL (no web page). */
+static int tfjs_is_web_entry(const char *path, const char *web_path, char *bad, size_t cap)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct stat sa, sb;
+	struct dirent *e;
+	int ok = 1;
+	DIR *d;
+
+	snprintf(bad, cap, "%s", path);
+	if (!web_path || lstat(path, &sa) != 0 || lstat(web_path, &sb) != 0)
+		return 0;
+	if (S_ISREG(sa.st_mode) && S_ISREG(sb.st_mode))
+		return 1;
+	if (!S_ISDIR(sa.st_mode) || !S_ISDIR(sb.st_mode) || !(d = opendir(path)))
+		return 0;
+	while (ok && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		ok = snprintf(a, sizeof(a), "%s/%s", path, e->d_name) < (int)sizeof(a) &&
+		     snprintf(b, sizeof(b), "%s/%s", web_path, e->d_name) < (int)sizeof(b) &&
+		     tfjs_is_web_entry(a, b, bad, cap);
+	}
+	closedir(d);
+	return ok;
+}
+
+/* Checks that the existing directory dir may be replaced: it is empty, or it
+ * contains nothing but an earlier ttypong export: a model.json carrying
+ * ttypong's metadata, the weight files its manifest lists, and files and
+ * directories that the web page web (may be NULL) also has. Anything else
+ * fails with TFJS_ERR_IO, so that no file ttypong did not write is removed. */
+static int tfjs_check_replaceable(const char *dir, const char *web, struct tfjs_error *err)
+{
+	char path[PATH_MAX], web_path[PATH_MAX], bad[PATH_MAX];
+	unsigned char *text = NULL;
+	json_t *root = NULL, *group, *p;
+	struct dirent *e;
+	struct stat st;
+	size_t len, gi, pi;
+	int rc = TFJS_OK;
+	DIR *d;
+
+	if (tfjs_dir_is_empty(dir) == 1)
+		return TFJS_OK;
+	rc = tfjs_join(path, sizeof(path), dir, TFJS_MODEL_FILE, err);
+	if (!rc && (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    tfjs_read_file(path, TFJS_MAX_JSON_BYTES, &text, &len, NULL) != TFJS_OK ||
+		    !(root = json_loadb((const char *)text, len, 0, NULL)) ||
+		    !json_is_object(json_object_get(json_object_get(root, "userDefinedMetadata"), TFJS_META_KEY))))
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s exists and holds no ttypong export; choose an empty or new directory",
+			       dir);
+	free(text);
+	if (rc)
+		goto out;
+
+	d = opendir(dir);
+	if (!d) {
+		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: cannot open: %s", dir, strerror(errno));
+		goto out;
+	}
+	while (!rc && (e = readdir(d))) {
+		int known = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+			    strcmp(e->d_name, TFJS_MODEL_FILE) == 0;
+
+		json_array_foreach(json_object_get(root, "weightsManifest"), gi, group)
+			json_array_foreach(json_object_get(group, "paths"), pi, p)
+				if (json_is_string(p) && strcmp(json_string_value(p), e->d_name) == 0)
+					known = 1;
+		if (known)
+			continue;
+		rc = tfjs_join(path, sizeof(path), dir, e->d_name, err);
+		if (!rc && web)
+			rc = tfjs_join(web_path, sizeof(web_path), web, e->d_name, err);
+		if (!rc && !tfjs_is_web_entry(path, web ? web_path : NULL, bad, sizeof(bad)))
+			rc = tfjs_fail(err, TFJS_ERR_IO, "%s exists and holds %s, which is not part of a ttypong export; choose an empty or new directory",
+				       dir, bad);
+	}
+	closedir(d);
+out:
+	json_decref(root);
+	return rc;
+}
+
 /* Moves the finished directory tmp to dir. An existing dir is first moved
  * aside and removed after the rename, so dir never contains a partial model.
  * Between the two renames dir is briefly absent. */
 static int tfjs_install_dir(const char *tmp, const char *dir, const char *parent,
-			    const char *base, struct tfjs_error *err)
+			    const char *base, const char *web, struct tfjs_error *err)
 {
-	char old[PATH_MAX], probe[PATH_MAX];
+	char old[PATH_MAX];
 	struct stat st;
 	int rc;
 
@@ -312,12 +429,9 @@ static int tfjs_install_dir(const char *tmp, const char *dir, const char *parent
 	if (!S_ISDIR(st.st_mode))
 		return tfjs_fail(err, TFJS_ERR_IO, "%s exists and is not a directory; choose another output path", dir);
 
-	rc = tfjs_join(probe, sizeof(probe), dir, TFJS_MODEL_FILE, err);
+	rc = tfjs_check_replaceable(dir, web, err);
 	if (rc)
 		return rc;
-	if (tfjs_dir_is_empty(dir) != 1 && access(probe, F_OK) != 0)
-		return tfjs_fail(err, TFJS_ERR_IO, "%s exists and contains no %s; choose a new directory or empty it",
-				 dir, TFJS_MODEL_FILE);
 
 	/* mkdtemp reserves a unique name; rename() may replace an empty directory. */
 	if (snprintf(old, sizeof(old), "%s/.%s.old-XXXXXX", parent, base) >= (int)sizeof(old))
@@ -344,7 +458,7 @@ static int tfjs_copy_file(const char *src, const char *dst, struct tfjs_error *e
 {
 	unsigned char *data;
 	size_t len;
-	int rc = tfjs_read_file(src, &data, &len, err);
+	int rc = tfjs_read_file(src, TFJS_MAX_WEB_BYTES, &data, &len, err);
 
 	if (rc)
 		return rc;
@@ -690,13 +804,19 @@ int tfjs_export_dir(struct nn_model *m, const char *dir,
 		    const struct tfjs_meta *meta, const char *web_src,
 		    struct tfjs_error *err)
 {
-	char parent[PATH_MAX], base[NAME_MAX + 1], tmp[PATH_MAX], path[PATH_MAX];
+	char parent[PATH_MAX], base[NAME_MAX + 1], tmp[PATH_MAX], path[PATH_MAX], real[PATH_MAX];
 	unsigned char *data = NULL;
+	struct stat st;
 	char *text = NULL;
 	json_t *root = NULL;
 	int have_tmp = 0;
 	size_t len = 0;
 	int rc;
+
+	/* A link to a directory is treated as that directory, which is replaced. */
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    realpath(dir, real))
+		dir = real;
 
 	rc = tfjs_check_meta(m, meta, err);
 	if (!rc)
@@ -736,7 +856,7 @@ int tfjs_export_dir(struct nn_model *m, const char *dir,
 	if (!rc && chmod(tmp, 0755) != 0)
 		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: %s", tmp, strerror(errno));
 	if (!rc)
-		rc = tfjs_install_dir(tmp, dir, parent, base, err);
+		rc = tfjs_install_dir(tmp, dir, parent, base, web_src, err);
 	if (!rc)
 		have_tmp = 0;
 out:
@@ -799,13 +919,15 @@ static int tfjs_is_optimizer_root(const char *s, size_t len)
 static int tfjs_load_json(struct tfjs_import *imp)
 {
 	unsigned char *text;
-	size_t len;
+	size_t len, skip;
 	json_error_t je;
-	int rc = tfjs_read_file(imp->path, &text, &len, imp->err);
+	int rc = tfjs_read_file(imp->path, TFJS_MAX_JSON_BYTES, &text, &len, imp->err);
 
 	if (rc)
 		return rc;
-	imp->root = json_loadb((const char *)text, len, 0, &je);
+	/* Browsers' fetch().json() skips a byte order mark; so does this. */
+	skip = len >= 3 && memcmp(text, TFJS_UTF8_BOM, 3) == 0 ? 3 : 0;
+	imp->root = json_loadb((const char *)text + skip, len - skip, 0, &je);
 	free(text);
 	if (!imp->root)
 		return tfjs_fail(imp->err, TFJS_ERR_JSON, "%s:%d:%d: invalid JSON: %s",
@@ -844,6 +966,19 @@ static const char *tfjs_ref_name(json_t *ref)
 	return json_string_value(json_array_get(hist, 0));
 }
 
+/* Returns 1 if a tensor reference's node and tensor indices are both 0, the
+ * only node and output that a layer of a chain has; TF.js fails to load a
+ * model whose reference names a node that does not exist. */
+static int tfjs_ref_first_node(json_t *ref)
+{
+	json_t *r = json_is_array(ref) ? ref : json_object_get(json_object_get(ref, "config"), "keras_history");
+
+	for (size_t k = 1; k <= 2; k++)
+		if (!json_is_integer(json_array_get(r, k)) || json_integer_value(json_array_get(r, k)) != 0)
+			return 0;
+	return 1;
+}
+
 /* Finds the single layer feeding layer (index i) in a functional config.
  * Stores its name in *from, or NULL for a layer with no inbound node. */
 static int tfjs_inbound(struct tfjs_import *imp, json_t *layer, int i, const char **from)
@@ -862,6 +997,8 @@ static int tfjs_inbound(struct tfjs_import *imp, json_t *layer, int i, const cha
 	node = json_array_get(nodes, 0);
 	if (json_is_string(json_array_get(node, 0))) {
 		*from = json_string_value(json_array_get(node, 0));	/* a bare [name, 0, 0] */
+		if (!tfjs_ref_first_node(node))
+			goto bad_index;
 		return TFJS_OK;
 	}
 	refs = json_is_object(node) ? json_object_get(node, "args") : node;
@@ -876,7 +1013,13 @@ static int tfjs_inbound(struct tfjs_import *imp, json_t *layer, int i, const cha
 	if (!*from)
 		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': malformed inbound_nodes",
 				 imp->path, i + 1, name);
+	if (!tfjs_ref_first_node(json_array_get(refs, 0)))
+		goto bad_index;
 	return TFJS_OK;
+
+bad_index:
+	return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': its input from '%s' names a node or tensor index other than 0, which '%s' does not have",
+			 imp->path, i + 1, name, *from, *from);
 }
 
 /* Returns the single layer name in a functional config's input_layers or
@@ -1019,8 +1162,16 @@ static int tfjs_read_topology(struct tfjs_import *imp)
 	if (strcmp(cls, "Sequential") == 0) {
 		json_t *layers = tfjs_sequential_layers(config);
 
+		json_t *first;
+
 		if (!json_is_array(layers) || json_array_size(layers) == 0)
 			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: Sequential model has no layers", imp->path);
+		/* TF.js builds a Sequential model from its first layer's shape. */
+		first = json_object_get(json_array_get(layers, 0), "config");
+		if (!json_is_array(json_object_get(first, "batch_input_shape")) &&
+		    !json_is_array(json_object_get(first, "batch_shape")))
+			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer 1 '%s' of the Sequential model has no \"batch_input_shape\"; TF.js needs the input shape on the first layer",
+					 imp->path, tfjs_layer_name(json_array_get(layers, 0)));
 		imp->chain = json_incref(layers);
 		return TFJS_OK;
 	}
@@ -1101,8 +1252,10 @@ static int tfjs_read_dense(struct tfjs_import *imp, json_t *config, struct tfjs_
 	json_t *units = json_object_get(config, "units");
 	json_t *bias = json_object_get(config, "use_bias");
 
-	if (!json_is_integer(units) || json_integer_value(units) <= 0 ||
-	    json_integer_value(units) > INT_MAX / 4)
+	if (json_is_integer(units) && json_integer_value(units) > TFJS_NN_MAX_WIDTH)
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d '%s': Dense has %lld units, more than the network library's limit of %d",
+				 imp->path, l->position, name, (long long)json_integer_value(units), TFJS_NN_MAX_WIDTH);
+	if (!json_is_integer(units) || json_integer_value(units) <= 0)
 		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': Dense needs a positive integer \"units\"",
 				 imp->path, l->position, name);
 	if (bias && !json_is_boolean(bias))
@@ -1123,6 +1276,11 @@ static int tfjs_read_dropout(struct tfjs_import *imp, json_t *config, struct tfj
 
 	if (!json_is_number(rate) || json_number_value(rate) < 0 || json_number_value(rate) >= 1)
 		return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: layer %d '%s': %s needs a \"rate\" in [0, 1)",
+				 imp->path, l->position, name, l->class_name);
+	/* ttypong's dropout draws one decision per unit; training an import
+	 * further with another noise shape would change the model's meaning. */
+	if (json_object_get(config, "noise_shape") && !json_is_null(json_object_get(config, "noise_shape")))
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: layer %d '%s': %s with a \"noise_shape\" is not supported; remove it or set it to null",
 				 imp->path, l->position, name, l->class_name);
 	if (nn_kind_parse(l->class_name, &l->desc.kind) != NN_OK)
 		l->desc.kind = NN_DROPOUT;
@@ -1255,14 +1413,72 @@ static int tfjs_read_layers(struct tfjs_import *imp, int n_inputs, int n_outputs
 	if (imp->layers[last_dense].desc.units != n_outputs)
 		return tfjs_fail(imp->err, TFJS_ERR_SHAPE, "%s: the model gives %d outputs but ttypong needs %d",
 				 imp->path, imp->layers[last_dense].desc.units, n_outputs);
+
+	/* The game, predict and training read the outputs as class probabilities. */
+	if (imp->layers[last_dense].desc.act != NN_ACT_SOFTMAX)
+		return tfjs_fail(imp->err, TFJS_ERR_UNSUPPORTED, "%s: the output layer '%s' has activation %s; ttypong needs softmax over %d classes",
+				 imp->path, imp->layers[last_dense].desc.name,
+				 nn_act_name(imp->layers[last_dense].desc.act), n_outputs);
 	return TFJS_OK;
 }
 
-/* Concatenates the files of every manifest group, in order, into imp->data. */
+static int tfjs_dtype_size(const char *dtype);
+
+/* Returns the bytes of weight data that the manifest describes, or
+ * TFJS_MAX_WEIGHT_BYTES when it holds string tensors (whose size is in the
+ * data) or entries that the later checks reject. */
+static size_t tfjs_manifest_bytes(json_t *manifest)
+{
+	size_t gi, wi, di, total = 0;
+	json_t *group, *ej, *d;
+
+	json_array_foreach(manifest, gi, group) {
+		json_array_foreach(json_object_get(group, "weights"), wi, ej) {
+			json_t *q = json_object_get(ej, "quantization");
+			const char *dtype = json_string_value(json_object_get(json_is_object(q) ? q : ej, "dtype"));
+			size_t bytes = dtype ? (size_t)tfjs_dtype_size(dtype) : 0;
+
+			if (!bytes || !json_is_array(json_object_get(ej, "shape")))
+				return TFJS_MAX_WEIGHT_BYTES;
+			json_array_foreach(json_object_get(ej, "shape"), di, d) {
+				if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+				    json_integer_value(d) > TFJS_MAX_ELEMENTS)
+					return TFJS_MAX_WEIGHT_BYTES;
+				bytes *= (size_t)json_integer_value(d);
+				if (bytes > TFJS_MAX_WEIGHT_BYTES)
+					return TFJS_MAX_WEIGHT_BYTES;
+			}
+			total += bytes;
+			if (total > TFJS_MAX_WEIGHT_BYTES)
+				return TFJS_MAX_WEIGHT_BYTES;
+		}
+	}
+	return total;
+}
+
+/* Fails unless path, after following symbolic links, lies in the model's
+ * directory: the textual check on the manifest's path is not enough when a
+ * weight file is a link. A path that does not resolve is left to the read. */
+static int tfjs_check_inside(struct tfjs_import *imp, const char *path, const char *rel)
+{
+	char dir[PATH_MAX], file[PATH_MAX];
+	size_t n;
+
+	if (!realpath(imp->dir, dir) || !realpath(path, file))
+		return TFJS_OK;
+	n = strlen(dir);
+	if (strncmp(file, dir, n) == 0 && (file[n] == '/' || (n == 1 && dir[0] == '/')))
+		return TFJS_OK;
+	return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: weight file %s resolves to %s, outside the model's directory %s",
+			 imp->path, rel, file, dir);
+}
+
+/* Concatenates the files of every manifest group, in order, into imp->data,
+ * reading no more bytes than the manifest describes. */
 static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
 {
 	char path[PATH_MAX];
-	size_t gi, pi;
+	size_t gi, pi, want = tfjs_manifest_bytes(manifest);
 	json_t *group, *p;
 
 	json_array_foreach(manifest, gi, group) {
@@ -1270,6 +1486,9 @@ static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
 
 		if (!json_is_array(paths) || !json_is_array(json_object_get(group, "weights")))
 			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: weightsManifest group %zu needs \"paths\" and \"weights\" lists",
+					 imp->path, gi + 1);
+		if (json_array_size(paths) == 0 && json_array_size(json_object_get(group, "weights")) > 0)
+			return tfjs_fail(imp->err, TFJS_ERR_FORMAT, "%s: weightsManifest group %zu lists weights but no files in \"paths\"",
 					 imp->path, gi + 1);
 		json_array_foreach(paths, pi, p) {
 			const char *rel = json_string_value(p);
@@ -1282,10 +1501,16 @@ static int tfjs_read_weight_files(struct tfjs_import *imp, json_t *manifest)
 						 imp->path, pi + 1, gi + 1);
 			rc = tfjs_join(path, sizeof(path), imp->dir, rel, imp->err);
 			if (!rc)
-				rc = tfjs_read_file(path, &buf, &len, imp->err);
+				rc = tfjs_check_inside(imp, path, rel);
+			if (!rc)
+				rc = tfjs_read_file(path, want > imp->data_len ? want - imp->data_len : 0,
+						    &buf, &len, imp->err);
+			if (rc == TFJS_ERR_IO && errno == EFBIG)
+				return tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weight file %s is longer than the %zu bytes the manifest leaves for it (%zu in all)",
+						 imp->path, rel, want > imp->data_len ? want - imp->data_len : 0, want);
 			if (rc)
 				return rc == TFJS_ERR_IO ? tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weight file %s listed in the manifest cannot be read: %s",
-								     imp->path, rel, strerror(errno))
+								     imp->path, rel, errno == EINVAL ? "not a regular file" : strerror(errno))
 							 : rc;
 			grown = realloc(imp->data, imp->data_len + len + 1);
 			if (!grown) {
@@ -1464,10 +1689,17 @@ static int tfjs_assign(struct tfjs_import *imp, struct nn_model *m, int li,
 		return tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weights manifest entries %d and %d both set layer %d '%s' %s",
 				 imp->path, *slot, e->index, l->position, l->desc.name, what);
 
+	/* A NaN or infinity would make every prediction NaN; misaligned data
+	 * (a shard listed twice, a wrong offset) often shows up here too. */
 	dst = is_kernel ? nn_kernel(m, li) : nn_bias(m, li);
 	assert(dst);
-	for (long k = 0; k < e->elements; k++)
+	for (long k = 0; k < e->elements; k++) {
 		dst[k] = tfjs_get_float(imp->data + e->offset + 4 * (size_t)k);
+		if (!isfinite(dst[k]))
+			return tfjs_fail(imp->err, TFJS_ERR_WEIGHTS, "%s: weight '%s' of layer %d '%s' element %ld is %s; weights must be finite",
+					 imp->path, e->name, l->position, l->desc.name, k,
+					 isnan(dst[k]) ? "NaN" : dst[k] > 0 ? "infinite" : "-infinite");
+	}
 	*slot = e->index;
 	return TFJS_OK;
 }
@@ -1655,9 +1887,19 @@ static int tfjs_build_model(struct tfjs_import *imp, struct nn_model **out, int 
 	}
 	st = nn_create(out, n_inputs, descs, imp->n_layers, 0);
 	free(descs);
-	if (st != NN_OK)
-		return tfjs_fail(imp->err, TFJS_ERR_NN, "%s: the network library rejected the model: %s",
-				 imp->path, nn_strerror(st));
+	if (st != NN_OK) {
+		size_t params = 0, width = (size_t)n_inputs;
+
+		for (int i = 0; i < imp->n_layers; i++) {
+			if (!nn_kind_is_dense(imp->layers[i].desc.kind))
+				continue;
+			params += (width + 1) * (size_t)imp->layers[i].desc.units;
+			width = (size_t)imp->layers[i].desc.units;
+		}
+		return tfjs_fail(imp->err, TFJS_ERR_NN, "%s: the network library rejected the model (%d layers, about %zu parameters; it allows %d layers and %zu parameters): %s",
+				 imp->path, imp->n_layers, params, TFJS_NN_MAX_LAYERS, TFJS_NN_MAX_PARAMS,
+				 nn_strerror(st));
+	}
 	for (int i = 0; i < imp->n_layers; i++) {
 		const struct tfjs_layer *l = &imp->layers[i];
 
@@ -1961,6 +2203,7 @@ int tfjs_write_c_header(struct nn_model *m, const char *path, const char *prefix
 	char (*names)[TFJS_NAME_MAX] = NULL;
 	char up[TFJS_NAME_MAX], tmp[PATH_MAX];
 	FILE *f = NULL;
+	mode_t mask;
 	int rc, fd;
 
 	if (!tfjs_is_identifier(prefix) || strlen(prefix) >= sizeof(up))
@@ -1993,8 +2236,12 @@ int tfjs_write_c_header(struct nn_model *m, const char *path, const char *prefix
 		rc = tfjs_fail(err, TFJS_ERR_ARG, "%s: path is too long", path);
 		goto out;
 	}
+	/* mkstemp creates mode 0600; give the header the mode that open(2)
+	 * with 0666 would, as the other exports get. */
 	fd = mkstemp(tmp);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+	mask = umask(0);
+	umask(mask);
+	if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "w"))) {
 		rc = tfjs_fail(err, TFJS_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -2071,6 +2318,16 @@ static int tfjs_parse_float(const char *s, float *out)
 	return s[0] != '\0' && *end == '\0' && errno != ERANGE && isfinite(*out);
 }
 
+/* Returns 1 if all of s reads as a number, finite or not ("nan", "inf",
+ * "1e400"): such a first field starts a bad row, not a header. */
+static int tfjs_numeric_like(const char *s)
+{
+	char *end;
+
+	(void)strtof(s, &end);
+	return s[0] != '\0' && *end == '\0';
+}
+
 /* Splits line at commas into fields[]; returns the field count, which may
  * exceed max (the extra fields are not stored). */
 static int tfjs_split_fields(char *line, char **fields, int max)
@@ -2129,12 +2386,15 @@ int tfjs_csv_next_row(struct tfjs_csv_reader *r, float *row, struct tfjs_error *
 		r->line++;
 		if (strlen(r->buf) != (size_t)got)
 			return tfjs_fail(err, TFJS_ERR_CSV, "line %ld: contains a NUL byte", r->line);
-		line = tfjs_trim(r->buf);
+		line = r->buf;
+		if (r->line == 1 && strncmp(line, TFJS_UTF8_BOM, 3) == 0)
+			line += 3;
+		line = tfjs_trim(line);
 		if (line[0] == '\0')
 			continue;
 
 		n = tfjs_split_fields(line, fields, TFJS_MAX_NAMES);
-		if (!r->seen_row && n >= 1 && !tfjs_parse_float(fields[0], &row[0])) {
+		if (!r->seen_row && n >= 1 && !tfjs_numeric_like(fields[0])) {
 			int rc = tfjs_csv_header(r, fields, n, err);
 
 			r->seen_row = 1;
@@ -2147,8 +2407,8 @@ int tfjs_csv_next_row(struct tfjs_csv_reader *r, float *row, struct tfjs_error *
 			return tfjs_fail(err, TFJS_ERR_CSV, "line %ld: %d values but %d are expected", r->line, n, r->n_cols);
 		for (int i = 0; i < n; i++)
 			if (!tfjs_parse_float(fields[i], &row[i]))
-				return tfjs_fail(err, TFJS_ERR_CSV, "line %ld, column %d: '%s' is not a finite number",
-						 r->line, i + 1, fields[i]);
+				return tfjs_fail(err, TFJS_ERR_CSV, "line %ld, column %d: '%.40s%s' is not a finite number",
+						 r->line, i + 1, fields[i], strlen(fields[i]) > 40 ? "..." : "");
 		tfjs_ok(err);
 		return 1;
 	}

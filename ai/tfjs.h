@@ -76,7 +76,9 @@ struct tfjs_info {
  * The export is atomic: everything is written into a temporary directory next
  * to dir and renamed into place, so dir contains either the old content or the
  * complete new model. An existing dir is replaced only if it is empty or holds
- * a model.json; any other existing path fails with TFJS_ERR_IO. Dense and
+ * nothing but an earlier export: a model.json with ttypong's metadata, the
+ * weight files its manifest lists, and entries that web_src also has. Any
+ * other existing path fails with TFJS_ERR_IO and is left untouched. Dense and
  * Dropout layers without a name get Keras-style names (dense_1, dropout_1). */
 int tfjs_export_dir(struct nn_model *m, const char *dir,
 		    const struct tfjs_meta *meta, const char *web_src,

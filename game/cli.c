@@ -27,7 +27,10 @@
 #include "ui.h"
 #include "xfer.h"
 
-#define CLI_VERSION "0.1.0"
+/* The Makefile sets the release version (VERSION). */
+#ifndef TTYPONG_VERSION
+#error "TTYPONG_VERSION must be defined by the build (see Makefile)"
+#endif
 
 struct cli_command {
 	const char *name;
@@ -315,7 +318,7 @@ static int cli_dispatch(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-		printf("ttypong %s\n", CLI_VERSION);
+		printf("ttypong %s\n", TTYPONG_VERSION);
 		return CLI_EXIT_OK;
 	}
 

@@ -275,7 +275,7 @@ static void xfer_export_help(void)
 	     "  -f, --format FMT   tfjs, c or csv (default tfjs)\n"
 	     "  -o, --out PATH     the directory (tfjs) or file (c, csv) to write; default\n"
 	     "                     beside the save: model-ID/, model-ID.h or records.csv;\n"
-	     "                     for csv, - writes to standard output\n"
+	     "                     for csv only, - writes to standard output\n"
 	     "  -m, --model ID     the model version (default: the newest promoted one)\n"
 	     "      --web          tfjs: also copy the browser page that plays against the\n"
 	     "                     model (assets/web in a source tree, else\n"
@@ -306,6 +306,9 @@ static int xfer_export_check(const struct xfer_export *x)
 		return cli_usage_error("export", "--teacher and --rounds apply to --format csv only, not %s", fmt);
 	if (x->out && x->out[0] == '\0')
 		return cli_usage_error("export", "invalid value '' for --out: expected a path");
+	if (x->out && strcmp(x->out, "-") == 0 && x->format != XFER_FORMAT_CSV)
+		return cli_usage_error("export", "--out - (standard output) applies to --format csv only; give %s a file name",
+				       x->format == XFER_FORMAT_C ? "the header" : "the model a directory");
 	return CLI_EXIT_OK;
 }
 
@@ -458,7 +461,7 @@ static int xfer_export_tfjs(struct store *s, const struct xfer_export *x)
 		cli_error("%s", err.message);
 		status = CLI_EXIT_FAIL;
 	} else if (x->web) {
-		printf("exported model version %lld with the browser page to %s; serve it with: python3 -m http.server -d %s 8000\n",
+		printf("exported model version %lld with the browser page to %s; serve it with: python3 -m http.server -b 127.0.0.1 -d %s 8000\n",
 		       (long long)id, out, out);
 	} else {
 		printf("exported model version %lld to %s\n", (long long)id, out);
@@ -699,6 +702,42 @@ static void xfer_import_help(void)
 	     "  -h, --help         show this help");
 }
 
+/* Copies s into out (cap bytes) as valid UTF-8: each byte that does not
+ * start a well-formed sequence becomes the text \xNN, so that a path in any
+ * encoding can be stored in JSON and shown. Truncates to fit. */
+static void xfer_utf8_escape(const char *s, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	while (*p && n + 5 < cap) {
+		int len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 :
+			  (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
+		uint32_t cp = len == 1 ? *p : len == 2 ? *p & 0x1fu : len == 3 ? *p & 0x0fu : *p & 0x07u;
+
+		for (int k = 1; k < len; k++) {
+			if ((p[k] & 0xc0) != 0x80) {
+				len = 0;
+				break;
+			}
+			cp = cp << 6 | (p[k] & 0x3fu);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			len = 0;
+		if (len == 0) {
+			n += (size_t)snprintf(out + n, cap - n, "\\x%02X", *p);
+			p++;
+			continue;
+		}
+		memcpy(out + n, p, (size_t)len);
+		n += (size_t)len;
+		p += len;
+	}
+	out[n] = '\0';
+}
+
 /* Builds the version's config JSON: the network description, where the model
  * came from, and the provenance its model.json records. Returns NULL when
  * out of memory. */
@@ -709,12 +748,13 @@ static char *xfer_import_config(const struct nn_model *m, const char *path,
 	json_t *net = net_text ? json_loads(net_text, 0, NULL) : NULL;
 	json_t *root = json_object();
 	json_t *src = json_object();
-	char resolved[PATH_MAX];
+	char resolved[PATH_MAX], shown[4 * PATH_MAX + 1];
 	char *out = NULL;
 
 	if (!net || !root || !src)
 		goto out;
-	json_object_set_new(src, "path", json_string(realpath(path, resolved) ? resolved : path));
+	xfer_utf8_escape(realpath(path, resolved) ? resolved : path, shown, sizeof(shown));
+	json_object_set_new(src, "path", json_string(shown));
 	if (info->generated_by[0])
 		json_object_set_new(src, "generated_by", json_string(info->generated_by));
 	if (info->converted_by[0])
@@ -760,6 +800,7 @@ int xfer_cmd_import(int argc, char **argv)
 	unsigned char *blob = NULL;
 	size_t blob_size = 0;
 	char *config = NULL;
+	char note[4 * PATH_MAX + 1];
 	int64_t id;
 	int opt, status = CLI_EXIT_FAIL;
 
@@ -800,6 +841,7 @@ int xfer_cmd_import(int argc, char **argv)
 		cli_error("out of memory storing %s", path);
 		goto out;
 	}
+	xfer_utf8_escape(name ? name : path, note, sizeof(note));
 
 	struct store_model sm = {
 		.kind = STORE_MODEL_IMPORTED,
@@ -811,7 +853,7 @@ int xfer_cmd_import(int argc, char **argv)
 		.val_acc = NAN,
 		.return_rate = NAN,
 		.promoted = promote,
-		.note = name ? name : path,
+		.note = note,
 	};
 
 	if (cli_open_store(db, &s) != CLI_EXIT_OK)

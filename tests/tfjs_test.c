@@ -210,9 +210,48 @@ Test(tfjs, export_keeps_foreign_dir)
 	cr_assert_eq(mkdir(dir, 0755), 0, "mkdir");
 	write_text(in_test_dir("notes/todo.txt"), "keep me");
 	cr_assert_eq(tfjs_export_dir(m, dir, NULL, NULL, &err), TFJS_ERR_IO, "export into a foreign directory");
-	cr_assert(strstr(err.message, "contains no model.json"), "message: %s", err.message);
+	cr_assert(strstr(err.message, "holds no ttypong export; choose an empty or new directory"), "message: %s", err.message);
 	cr_assert_eq(access(in_test_dir("notes/todo.txt"), F_OK), 0, "the foreign file was removed");
 	cr_assert_eq(count_entries(test_dir), 1, "a temporary directory was left behind");
+	nn_free(m);
+}
+
+/* A directory that merely has a model.json, or an export with files added
+ * to it, is not replaced; an export with the web page is. */
+Test(tfjs, export_replaces_only_own_files)
+{
+	struct nn_model *m = make_model(1);
+	struct tfjs_error err;
+	char web[512];
+
+	snprintf(web, sizeof(web), "%s", in_test_dir("web"));
+	cr_assert_eq(mkdir(in_test_dir("site"), 0755), 0, "mkdir site");
+	write_text(in_test_dir("site/model.json"), "{\"my\": \"own config\"}");
+	write_text(in_test_dir("site/notes.txt"), "keep me");
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("site"), NULL, NULL, &err), TFJS_ERR_IO, "a foreign model.json");
+	cr_assert(strstr(err.message, "holds no ttypong export"), "message: %s", err.message);
+	cr_assert_eq(access(in_test_dir("site/notes.txt"), F_OK), 0, "notes.txt was removed");
+
+	cr_assert_eq(mkdir(web, 0755), 0, "mkdir web");
+	cr_assert_eq(mkdir(in_test_dir("web/vendor"), 0755), 0, "mkdir web/vendor");
+	write_text(in_test_dir("web/index.html"), "<p>page</p>");
+	write_text(in_test_dir("web/vendor/lib.js"), "// lib");
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, web, &err), TFJS_OK, "export: %s", err.message);
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, web, &err), TFJS_OK, "re-export: %s", err.message);
+
+	write_text(in_test_dir("out/vendor/mine.js"), "// mine");
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, web, &err), TFJS_ERR_IO, "an added file");
+	cr_assert(strstr(err.message, "vendor/mine.js, which is not part of a ttypong export"), "message: %s", err.message);
+	cr_assert_eq(access(in_test_dir("out/vendor/mine.js"), F_OK), 0, "mine.js was removed");
+	cr_assert_eq(remove(in_test_dir("out/vendor/mine.js")), 0, "remove mine.js");
+
+	cr_assert_eq(symlink("out", in_test_dir("link")), 0, "symlink to the export");
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("link"), NULL, web, &err), TFJS_OK, "export through a link: %s", err.message);
+	cr_assert_eq(remove(in_test_dir("link")), 0, "the link is still a link");
+
+	cr_assert_eq(tfjs_export_dir(m, in_test_dir("out"), NULL, NULL, &err), TFJS_ERR_IO, "page files without the page");
+	cr_assert(strstr(err.message, "index.html") || strstr(err.message, "vendor"), "message: %s", err.message);
+	cr_assert_eq(count_entries(test_dir), 3, "temporary or old directories were left behind");
 	nn_free(m);
 }
 
@@ -383,11 +422,23 @@ static const struct bad_case bad_cases[] = {
 	  "weight file gone.bin listed in the manifest cannot be read" },
 	{ "short weight file", NULL, NULL, 170, TFJS_ERR_WEIGHTS,
 	  "weight 'd2/bias' needs bytes 160 to 172 but the weight files (w.bin) hold 170 bytes" },
-	{ "long weight file", NULL, NULL, 176, TFJS_ERR_WEIGHTS, "hold 176 bytes but the manifest describes 172" },
+	{ "long weight file", NULL, NULL, 176, TFJS_ERR_WEIGHTS, "weight file w.bin is longer than the 172 bytes the manifest leaves for it (172 in all)" },
 	{ "path outside", "\"w.bin\"", "\"../w.bin\"", 172, TFJS_ERR_FORMAT, "must be a file name beside model.json" },
 	{ "no manifest", "\"weightsManifest\"", "\"weights\"", 172, TFJS_ERR_WEIGHTS, "no weightsManifest" },
 	{ "bad rate", "\"rate\": 0.5", "\"rate\": 1.5", 172, TFJS_ERR_FORMAT, "Dropout needs a \"rate\" in [0, 1)" },
 	{ "no units", "\"units\": 4,", "", 172, TFJS_ERR_FORMAT, "Dense needs a positive integer \"units\"" },
+	{ "no input shape", ", \"batch_input_shape\": [null, 6]", "", 172, TFJS_ERR_FORMAT,
+	  "layer 1 'd1' of the Sequential model has no \"batch_input_shape\"; TF.js needs the input shape on the first layer" },
+	{ "noise shape", "\"rate\": 0.5", "\"rate\": 0.5, \"noise_shape\": [null, 1]", 172, TFJS_ERR_UNSUPPORTED,
+	  "layer 2 'drop': Dropout with a \"noise_shape\" is not supported" },
+	{ "empty paths", "[\"w.bin\"]", "[]", 172, TFJS_ERR_FORMAT,
+	  "weightsManifest group 1 lists weights but no files in \"paths\"" },
+	{ "too many units", "\"units\": 4,", "\"units\": 1000000000,", 172, TFJS_ERR_UNSUPPORTED,
+	  "Dense has 1000000000 units, more than the network library's limit of 1048576" },
+	{ "linear output", "\"activation\": \"softmax\"", "\"activation\": \"linear\"", 172, TFJS_ERR_UNSUPPORTED,
+	  "model.json: the output layer 'd2' has activation linear; ttypong needs softmax over 3 classes" },
+	{ "sigmoid output", "\"activation\": \"softmax\"", "\"activation\": \"sigmoid\"", 172, TFJS_ERR_UNSUPPORTED,
+	  "the output layer 'd2' has activation sigmoid" },
 };
 
 Test(tfjs, malformed_models_rejected)
@@ -408,6 +459,112 @@ Test(tfjs, malformed_models_rejected)
 		cr_assert(strstr(err.message, c->message), "%s: message '%s' lacks '%s'", c->description, err.message, c->message);
 		free(text);
 	}
+}
+
+/* Patches float k of test_dir/w.bin (base weights) to the bit pattern u. */
+static void patch_weight(size_t k, uint32_t u)
+{
+	unsigned char b[4] = { (unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16),
+			       (unsigned char)(u >> 24) };
+	FILE *f = fopen(in_test_dir("w.bin"), "r+b");
+
+	cr_assert_not_null(f, "cannot open w.bin");
+	cr_assert_eq(fseek(f, (long)(k * 4), SEEK_SET), 0, "seek in w.bin");
+	cr_assert_eq(fwrite(b, 1, 4, f), 4u, "patch w.bin");
+	fclose(f);
+}
+
+Test(tfjs, non_finite_weights_rejected)
+{
+	static const struct { size_t at; uint32_t bits; const char *message; } cases[] = {
+		{ 0, 0x7fc00000u, "weight 'd1/kernel' of layer 1 'd1' element 0 is NaN" },
+		{ 29, 0x7f800000u, "weight 'd2/kernel' of layer 3 'd2' element 1 is infinite" },
+		{ 42, 0xff800000u, "weight 'd2/bias' of layer 3 'd2' element 2 is -infinite" },
+	};
+
+	write_text(in_test_dir("model.json"), base_json);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct nn_model *m = NULL;
+		struct tfjs_error err;
+
+		write_base_weights("w.bin", BASE_FLOATS * 4);
+		patch_weight(cases[i].at, cases[i].bits);
+		cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_WEIGHTS,
+			     "case %zu: status (%s)", i, err.message);
+		cr_assert_null(m, "case %zu: a model was returned", i);
+		cr_assert(strstr(err.message, cases[i].message), "case %zu: message '%s' lacks '%s'",
+			  i, err.message, cases[i].message);
+	}
+}
+
+/* FIFOs and devices are refused before they are read, so an import neither
+ * blocks nor reads without end. */
+Test(tfjs, special_files_rejected)
+{
+	struct nn_model *m = NULL;
+	struct tfjs_error err;
+
+	cr_assert_eq(mkfifo(in_test_dir("model.json"), 0600), 0, "mkfifo model.json");
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_IO, "a FIFO model.json");
+	cr_assert(strstr(err.message, "model.json: not a regular file"), "message: %s", err.message);
+	cr_assert_eq(remove(in_test_dir("model.json")), 0, "remove the FIFO");
+
+	cr_assert_eq(symlink("/dev/zero", in_test_dir("model.json")), 0, "symlink model.json");
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_IO, "/dev/zero as model.json");
+	cr_assert(strstr(err.message, "not a regular file"), "message: %s", err.message);
+	cr_assert_eq(remove(in_test_dir("model.json")), 0, "remove the link");
+
+	write_text(in_test_dir("model.json"), base_json);
+	cr_assert_eq(symlink("/dev/zero", in_test_dir("w.bin")), 0, "symlink w.bin");
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_FORMAT, "/dev/zero as weights");
+	cr_assert(strstr(err.message, "resolves to /dev/zero, outside the model's directory"), "message: %s", err.message);
+	cr_assert_eq(remove(in_test_dir("w.bin")), 0, "remove the link");
+
+	cr_assert_eq(mkfifo(in_test_dir("w.bin"), 0600), 0, "mkfifo w.bin");
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_WEIGHTS, "a FIFO as weights");
+	cr_assert(strstr(err.message, "weight file w.bin listed in the manifest cannot be read: not a regular file"),
+		  "message: %s", err.message);
+	cr_assert_null(m, "a model was returned");
+}
+
+Test(tfjs, weight_link_outside_rejected)
+{
+	struct nn_model *m = NULL;
+	struct tfjs_error err;
+
+	cr_assert_eq(mkdir(in_test_dir("model"), 0755), 0, "mkdir model");
+	write_text(in_test_dir("model/model.json"), base_json);
+	write_base_weights("w.bin", BASE_FLOATS * 4);
+	cr_assert_eq(symlink("../w.bin", in_test_dir("model/w.bin")), 0, "symlink w.bin");
+	cr_assert_eq(tfjs_import_dir(&m, in_test_dir("model"), TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_FORMAT,
+		     "a weight link out of the directory (%s)", err.message);
+	cr_assert(strstr(err.message, "weight file w.bin resolves to") && strstr(err.message, "outside the model's directory"),
+		  "message: %s", err.message);
+	cr_assert_null(m, "a model was returned");
+
+	cr_assert_eq(remove(in_test_dir("model/w.bin")), 0, "remove the link");
+	cr_assert_eq(rename(in_test_dir("w.bin"), in_test_dir("model/data.bin")), 0, "move the weights in");
+	cr_assert_eq(symlink("data.bin", in_test_dir("model/w.bin")), 0, "symlink inside");
+	cr_assert_eq(tfjs_import_dir(&m, in_test_dir("model"), TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_OK,
+		     "a link inside the directory: %s", err.message);
+	nn_free(m);
+}
+
+Test(tfjs, json_byte_order_mark_skipped)
+{
+	struct nn_model *m = NULL;
+	struct tfjs_error err;
+	char *text = malloc(strlen(base_json) + 4);
+
+	cr_assert_not_null(text, "out of memory");
+	strcpy(text, "\xef\xbb\xbf");
+	strcat(text, base_json);
+	write_text(in_test_dir("model.json"), text);
+	write_base_weights("w.bin", BASE_FLOATS * 4);
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_OK,
+		     "a model.json starting with a BOM: %s", err.message);
+	nn_free(m);
+	free(text);
 }
 
 Test(tfjs, rejects_non_object_json)
@@ -516,6 +673,12 @@ Test(tfjs, functional_branch_rejected)
 	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_UNSUPPORTED, "two outputs");
 	cr_assert(strstr(err.message, "model has 2 output_layers"), "message: %s", err.message);
 	cr_assert_null(m, "no model on failure");
+	free(two_out);
+	two_out = replace_first(functional_json, "[[[\"d1\", 0, 0, {}]]]", "[[[\"d1\", 5, 0, {}]]]");
+	write_text(in_test_dir("model.json"), two_out);
+	cr_assert_eq(tfjs_import_dir(&m, test_dir, TEST_INPUTS, TEST_OUTPUTS, NULL, &err), TFJS_ERR_FORMAT, "node index 5");
+	cr_assert(strstr(err.message, "layer 3 'drop': its input from 'd1' names a node or tensor index other than 0"),
+		  "message: %s", err.message);
 	free(side);
 	free(merge);
 	free(two_out);
@@ -724,6 +887,12 @@ static const struct csv_case csv_cases[] = {
 	{ "a,b,c,d,f,e\n", "line 1: header column 5 is 'f' but 'e' is expected" },
 	{ "a,b,c\n", "line 1: header has 3 columns but 6 are expected" },
 	{ "1,2,3,4,5,\n", "line 1, column 6: '' is not a finite number" },
+	{ "nan,0,0,0,0,0\n", "line 1, column 1: 'nan' is not a finite number" },
+	{ "-inf,0,0,0,0,0\n", "line 1, column 1: '-inf' is not a finite number" },
+	{ "1e400,0,0,0,0,0\n", "line 1, column 1: '1e400' is not a finite number" },
+	{ "1,2,3,4,5,12345678901234567890123456789012345678901234567890e999\n",
+	  "line 1, column 6: '1234567890123456789012345678901234567890...' is not a finite number" },
+	{ "\xef\xbb\xbf" "a,b,c,d,e,f\n1,2,3\n", "line 2: 3 values but 6 are expected" },
 };
 
 Test(tfjs, csv_errors_name_line)

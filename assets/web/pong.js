@@ -60,6 +60,18 @@ function checkMetadata(meta) {
 	return null;
 }
 
+// A NaN or infinite weight makes every prediction NaN; name the first one.
+function checkWeights(model) {
+	for (const layer of model.layers) {
+		for (const w of layer.weights) {
+			const values = w.read().dataSync();
+			const at = values.findIndex((v) => !Number.isFinite(v));
+			if (at >= 0)
+				throw new Error(`weight '${w.originalName ?? w.name}' element ${at} is ${values[at]}`);
+		}
+	}
+}
+
 async function loadModel() {
 	await tf.setBackend('cpu');	// tiny model: the CPU is faster than a GPU round trip
 	state.modelUrl = modelUrl();
@@ -68,6 +80,7 @@ async function loadModel() {
 	const outputs = model.outputs[0].shape[1];
 	if (inputs !== core.FEATURE_NAMES.length || outputs !== core.CLASS_NAMES.length)
 		throw new Error(`the model maps ${inputs} inputs to ${outputs} outputs; ttypong needs 6 to 3`);
+	checkWeights(model);
 	state.metadata = model.getUserDefinedMetadata()?.ttypong ?? null;
 	state.featureWarning = checkMetadata(state.metadata);
 	return model;
@@ -76,6 +89,8 @@ async function loadModel() {
 function decide(model, game) {
 	const features = game.features(core.RIGHT);
 	const probs = tf.tidy(() => model.predict(tf.tensor2d([features])).dataSync());
+	if (!probs.every(Number.isFinite))
+		throw new Error(`the model gave non-finite outputs [${Array.from(probs).join(', ')}]`);
 	let best = 0;
 	for (let i = 1; i < probs.length; i++)
 		if (probs[i] > probs[best])
@@ -129,7 +144,8 @@ function showPanel(game) {
 	document.getElementById('score').textContent = `${game.score[0]} : ${game.score[1]}`;
 	if (state.probs)
 		core.CLASS_NAMES.forEach((name, i) => {
-			document.getElementById(`p-${name}`).value = state.probs[i];
+			if (Number.isFinite(state.probs[i]))
+				document.getElementById(`p-${name}`).value = state.probs[i];
 		});
 }
 
@@ -169,10 +185,16 @@ function run(model) {
 		owed += (now - last) / 1000;
 		last = now;
 		let n = 0;
-		while (owed >= core.STEP_S && n < MAX_CATCH_UP_STEPS) {
-			step();
-			owed -= core.STEP_S;
-			n++;
+		try {
+			while (owed >= core.STEP_S && n < MAX_CATCH_UP_STEPS) {
+				step();
+				owed -= core.STEP_S;
+				n++;
+			}
+		} catch (err) {
+			state.error = String(err?.message ?? err);
+			setStatus(`The game stopped: ${state.error}.`, true);
+			return;
 		}
 		if (n === MAX_CATCH_UP_STEPS)
 			owed = 0;
@@ -218,8 +240,11 @@ async function main() {
 		run(model);
 	} catch (err) {
 		state.error = String(err?.message ?? err);
-		setStatus(`Cannot load the model from ${state.modelUrl}: ${state.error}. ` +
-			'Serve this directory over HTTP (for example python3 -m http.server), because browsers do not load models from file:// pages.', true);
+		const reason = state.error.replace(/[.\s]+$/, '');
+		const hint = window.location.protocol === 'file:'
+			? ' Browsers do not load models from file:// pages: serve this directory over HTTP, for example with python3 -m http.server -b 127.0.0.1 8000.'
+			: '';
+		setStatus(`Cannot load the model from ${state.modelUrl}: ${reason}.${hint}`, true);
 	}
 }
 

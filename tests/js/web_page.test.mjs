@@ -114,3 +114,41 @@ test('web page plays against an exported model', { skip: !hasChromium && `${chro
 		await context.close();
 	}
 });
+
+// A model with a NaN weight must give a visible error, not a frozen page.
+test('web page names a non-finite weight', { skip: !hasChromium && `${chromiumPath} is missing` }, async () => {
+	const { chromium } = await import('playwright-core');
+	const site = path.join(work, 'nan-site');
+	const model = tf.sequential();
+	model.add(tf.layers.dense({ inputShape: [6], units: 3, activation: 'softmax', name: 'steer' }));
+	const kernel = Array.from({ length: 6 }, () => [0, 0, 0]);
+	kernel[2][1] = NaN;
+	model.layers[0].setWeights([tf.tensor2d(kernel), tf.tensor1d([0, 0, 0])]);
+	await model.save(dirSaver(site));
+	fs.cpSync(path.join(root, 'assets/web'), site, { recursive: true });
+	server?.close();
+	const port = await serve(site);
+
+	const context = await chromium.launchPersistentContext(path.join(work, 'profile-nan'), {
+		executablePath: chromiumPath,
+		headless: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+	});
+	try {
+		const page = await context.newPage();
+		const pageErrors = [];
+		page.on('pageerror', (e) => pageErrors.push(String(e)));
+		await page.goto(`http://127.0.0.1:${port}/index.html?seed=7`);
+		await page.waitForFunction(() => window.ttypong && (window.ttypong.modelLoaded || window.ttypong.error),
+			null, { timeout: 30000 });
+		const s = await page.evaluate(() => ({ ok: window.ttypong.modelLoaded, error: window.ttypong.error,
+			status: document.getElementById('status').textContent }));
+		assert.ok(!s.ok, 'the model was not accepted');
+		assert.match(s.error, /weight 'steer\/kernel' element 7 is NaN/, `error: ${s.error}`);
+		assert.match(s.status, /^Cannot load the model from model\.json: weight .* is NaN\.$/, `status: ${s.status}`);
+		assert.doesNotMatch(s.status, /file:\/\//, 'no file:// hint for a page served over HTTP');
+		assert.deepEqual(pageErrors, [], 'no script errors');
+	} finally {
+		await context.close();
+	}
+});

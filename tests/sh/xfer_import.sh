@@ -148,6 +148,18 @@ for args in "import" "import a b" "import --bogus x" "import x --name" "import x
 	eval "expect_status 2 $bin $args --db '$db'"
 	one_error_line
 done
+# A path that is not UTF-8 is stored with its bad bytes escaped, so that
+# models --json stays valid JSON.
+odd=$(printf '%s/bad\377\376name' "$dir")
+cp -r tests/data/tfjs/keras3 "$odd"
+expect_status 0 $bin import "$odd" --db "$dir/odd.db"
+expect_status 0 $bin models --json --db "$dir/odd.db"
+python3 -c 'import json, sys
+for line in open(sys.argv[1], "rb").read().decode("utf-8").splitlines():
+    if line.strip():
+        json.loads(line)' "$dir/out" || fail "models --json is not valid UTF-8 JSON: $(cat "$dir/out")"
+grep -q 'bad\\\\xFF\\\\xFEname' "$dir/out" || fail "the escaped path is missing: $(cat "$dir/out")"
+
 expect_status 0 $bin import --help
 grep -q -- '--promote' "$dir/out" || fail "import --help does not describe --promote"
 exit 0
