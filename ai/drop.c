@@ -371,7 +371,8 @@ double drop_concrete_rate(float p_logit)
 
 float drop_concrete_logit(double rate)
 {
-	assert(rate > 0.0 && rate < 1.0);
+	assert(rate > 0.0);
+	assert(rate < 1.0);
 	return (float)(log(rate) - log1p(-rate));
 }
 
@@ -456,7 +457,8 @@ double drop_vd_rate(float log_alpha)
 
 float drop_vd_log_alpha(double rate)
 {
-	assert(rate > 0.0 && rate < 1.0);
+	assert(rate > 0.0);
+	assert(rate < 1.0);
 	return (float)(log(rate) - log1p(-rate));
 }
 

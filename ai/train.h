@@ -36,7 +36,7 @@ enum {
 };
 
 /* Labelled rows in groups. Row i has inputs x[i * n_inputs ...] and class
- * ids[i]; group g holds rows [group_start[g], group_start[g + 1]). */
+ * ids[i]; group g contains rows [group_start[g], group_start[g + 1]). */
 struct train_data {
 	int n_inputs;
 	size_t n_rows;

@@ -51,7 +51,7 @@ enum agent_status {
 /* The most MC-dropout passes per decision. */
 #define AGENT_MC_PASSES_MAX 1000
 
-/* The most frames one input row of the network can span. */
+/* The maximum number of frames one input row of the network can span. */
 #define AGENT_HISTORY_MAX 32
 
 /* Settings of the trainer. agent_opts_default() gives the values noted. */
@@ -106,7 +106,7 @@ struct agent_report {
 	size_t val_rounds;	/* rounds held out */
 	size_t records;		/* labelled training rows (a frame gives one per side) */
 	size_t val_records;
-	/* Chosen rounds left out because a frame holds a non-finite or
+	/* Chosen rounds left out because a frame contains a non-finite or
 	 * out-of-range value, and the id of the first of them (0 for none). */
 	size_t skipped_rounds;
 	int64_t skipped_round_id;

@@ -211,6 +211,12 @@ static const char *const store_session_kinds[] = {
 	[STORE_SESSION_EVAL] = "eval",
 };
 
+const char *store_session_kind_name(enum store_session_kind kind)
+{
+	assert(kind >= STORE_SESSION_PLAY && kind <= STORE_SESSION_EVAL);
+	return store_session_kinds[kind];
+}
+
 static const char *const store_winners[] = {
 	[STORE_WINNER_LEFT] = "left",
 	[STORE_WINNER_RIGHT] = "right",

@@ -238,6 +238,10 @@ const char *store_errmsg(const struct store *s);
 /* Returns the path s was opened with. */
 const char *store_path(const struct store *s);
 
+/* Returns the name a session kind has in the sessions table ("play",
+ * "watch", "train", "sim" or "eval"). kind must be a valid enum value. */
+const char *store_session_kind_name(enum store_session_kind kind);
+
 /* Returns a short constant name for a status, e.g. "newer schema". */
 const char *store_status_name(enum store_status status);
 

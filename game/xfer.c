@@ -1001,14 +1001,6 @@ int xfer_cmd_predict(int argc, char **argv)
 
 /* ---- stats --------------------------------------------------------------- */
 
-static const char *const xfer_session_kinds[] = {
-	[STORE_SESSION_PLAY] = "play",
-	[STORE_SESSION_WATCH] = "watch",
-	[STORE_SESSION_TRAIN] = "train",
-	[STORE_SESSION_SIM] = "sim",
-	[STORE_SESSION_EVAL] = "eval",
-};
-
 static const char *xfer_model_kind(enum store_model_kind k)
 {
 	return k == STORE_MODEL_IMPORTED ? "imported" : "trained";
@@ -1046,7 +1038,7 @@ static void xfer_stats_text(const struct store *s, const struct store_stats *st)
 	printf("save: %s\n", store_path(s));
 	printf("sessions: %lld (", (long long)sessions);
 	for (int k = 0; k <= STORE_SESSION_EVAL; k++)
-		printf("%s%s %lld", k ? ", " : "", xfer_session_kinds[k], (long long)st->sessions[k]);
+		printf("%s%s %lld", k ? ", " : "", store_session_kind_name(k), (long long)st->sessions[k]);
 	printf(")\n");
 	printf("rounds: %lld finished, %lld frames\n", (long long)st->n_rounds, (long long)st->n_frames);
 	printf("results: left won %lld, right won %lld, %lld draws\n", (long long)st->left_wins,
@@ -1093,7 +1085,7 @@ static json_t *xfer_stats_json(const struct store *s, const struct store_stats *
 		return NULL;
 	}
 	for (int k = 0; k <= STORE_SESSION_EVAL; k++)
-		json_object_set_new(sessions, xfer_session_kinds[k], json_integer(st->sessions[k]));
+		json_object_set_new(sessions, store_session_kind_name(k), json_integer(st->sessions[k]));
 	if (st->promoted_id) {
 		json_object_set_new(promoted, "id", json_integer(st->promoted_id));
 		json_object_set_new(promoted, "kind", json_string(xfer_model_kind(st->promoted_kind)));
